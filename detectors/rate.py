@@ -1,0 +1,156 @@
+"""RateWatch: one Bernoulli rate stream watched by any river-API detector, made fit for paging.
+
+A bare detector says "something changed" and little else. A page must say *what* changed: the
+rate before and after with intervals, from when, in which direction. RateWatch adds that around
+any detector:
+
+- a warm-up: alarms before ``warmup`` values are ignored (state ``insufficient_data``);
+- a bounded history of recent values, from which the change point is located by maximum
+  likelihood once the detector alarms;
+- confirmation: an alarm becomes a change only when at least ``min_samples`` values follow the
+  change point and the 95% Wilson intervals before and after do not overlap;
+- re-baselining: after a confirmed change the detector restarts on the post-change values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.registry import DriftDetector
+from detectors.stats import change_point, wilson
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k events in n values, with the 95% Wilson interval."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, k: int, n: int) -> Rate:
+        low, high = wilson(k, n)
+        return cls(k, n, low, high)
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n if self.n else 0.0
+
+
+@dataclass(frozen=True)
+class Change:
+    """A confirmed change: where it started (stream offset and timestamp) and the two rates."""
+
+    offset: int
+    ts: float
+    before: Rate
+    after: Rate
+
+    @property
+    def direction(self) -> str:
+        return "up" if self.after.rate > self.before.rate else "down"
+
+
+class RateWatch:
+    """Watch a 0/1 stream; after ``update``, ``drift_detected`` is True on a confirmed change.
+
+    >>> import random
+    >>> rng = random.Random(1)
+    >>> watch = RateWatch(lambda: __import__("river").drift.ADWIN(delta=0.001), warmup=200)
+    >>> for i in range(6000):
+    ...     watch.update(rng.random() < (0.1 if i < 3000 else 0.4), ts=float(i))
+    ...     if watch.drift_detected:
+    ...         change = watch.last_change
+    >>> change.direction, 2900 < change.offset < 3100, change.after.low < 0.4 < change.after.high
+    ('up', True, True)
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], DriftDetector],
+        warmup: int = 200,
+        min_samples: int = 50,
+        history: int = 20_000,
+    ) -> None:
+        if history < 2 * min_samples:
+            raise ValueError(f"history ({history}) must hold at least 2 × min_samples")
+        self.factory = factory
+        self.warmup = warmup
+        self.min_samples = min_samples
+        self.history = history
+        self.drift_detected = False
+        self.last_change: Change | None = None
+        self.changes = 0
+        self.offset = 0  # values seen over the stream's life
+        self._detector = factory()
+        self._bits = np.zeros(history, dtype=np.uint8)
+        self._ts = np.zeros(history, dtype=np.float64)
+        self._size = 0  # values held, up to history
+        self._since_baseline = 0
+        self._check_at: int | None = None
+
+    @property
+    def state(self) -> str:
+        """``insufficient_data`` during warm-up, ``pending`` while an alarm awaits confirmation."""
+        if self._since_baseline < self.warmup:
+            return "insufficient_data"
+        return "pending" if self._check_at is not None else "watching"
+
+    def update(self, x: bool | int, ts: float = 0.0) -> None:
+        self.drift_detected = False
+        slot = self.offset % self.history
+        self._bits[slot] = 1 if x else 0
+        self._ts[slot] = ts
+        self.offset += 1
+        self._size = min(self._size + 1, self.history)
+        self._since_baseline += 1
+        self._detector.update(1 if x else 0)
+        alarm = self._detector.drift_detected and self._since_baseline >= self.warmup
+        if alarm and self._check_at is None:
+            self._check_at = self.offset + self.min_samples // 2
+        if self._check_at is not None and self.offset >= self._check_at:
+            self._check_at = None
+            self._confirm()
+
+    def recent(self, n: int | None = None) -> np.ndarray:
+        """The last ``n`` values since the baseline (oldest first)."""
+        held = min(self._size, self._since_baseline)
+        n = held if n is None else min(n, held)
+        idx = (np.arange(self.offset - n, self.offset)) % self.history
+        return self._bits[idx]
+
+    def baseline(self) -> Rate:
+        bits = self.recent()
+        return Rate.of(int(bits.sum()), int(bits.size))
+
+    def estimate(self, window: int = 500) -> Rate:
+        bits = self.recent(window)
+        return Rate.of(int(bits.sum()), int(bits.size))
+
+    def _confirm(self) -> None:
+        bits = self.recent()
+        cut = change_point(bits, min_side=min(10, max(1, bits.size // 4)))
+        after_n = bits.size - cut
+        if after_n < self.min_samples:
+            self._check_at = self.offset + (self.min_samples - after_n)
+            return
+        before = Rate.of(int(bits[:cut].sum()), cut)
+        after = Rate.of(int(bits[cut:].sum()), after_n)
+        if before.high >= after.low and after.high >= before.low:
+            return  # intervals overlap: not a change a human should be paged for
+        offset = self.offset - after_n
+        self.last_change = Change(offset, float(self._ts[offset % self.history]), before, after)
+        self.drift_detected = True
+        self.changes += 1
+        self._rebaseline(bits[cut:])
+
+    def _rebaseline(self, post: np.ndarray) -> None:
+        self._detector = self.factory()
+        for value in post:
+            self._detector.update(int(value))
+        self._since_baseline = int(post.size)

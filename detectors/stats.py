@@ -1,0 +1,56 @@
+"""Statistics helpers for Bernoulli rates: confidence intervals and change-point location."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials; honest near 0 and 1, unlike Wald.
+
+    >>> tuple(round(v, 4) for v in wilson(10, 100))
+    (0.0552, 0.1744)
+    >>> wilson(0, 0)
+    (0.0, 1.0)
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _bernoulli_loglik(k: npt.NDArray[np.float64], n: npt.NDArray[np.float64]) -> npt.NDArray:
+    p = np.divide(k, n, out=np.zeros_like(k), where=n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(k > 0, k * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        b = np.where(n - k > 0, (n - k) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0)
+    return a + b
+
+
+def change_point(bits: npt.ArrayLike, min_side: int = 10) -> int:
+    """Most likely single change point of a 0/1 sequence (maximum-likelihood split).
+
+    Returns the index of the first value after the change; ``min_side`` values at least on
+    each side. Used after an alarm, so its cost (one cumulative sum) is paid rarely.
+
+    >>> change_point([0] * 50 + [1] * 30)
+    50
+    """
+    x = np.asarray(bits, dtype=np.float64)
+    m = x.size
+    if m < 2 * min_side:
+        return m // 2
+    cum = np.cumsum(x)
+    split = np.arange(min_side, m - min_side + 1, dtype=np.float64)
+    left_k = cum[min_side - 1 : m - min_side]
+    total = cum[-1]
+    ll = _bernoulli_loglik(left_k, split) + _bernoulli_loglik(total - left_k, m - split)
+    return int(min_side + int(np.argmax(ll)))

@@ -1,0 +1,222 @@
+"""The composition root: the one place that knows about Kafka and Faust.
+
+It wires the pure stages (parse → classify → detect) to topics, and the sinks (metrics, store)
+to the edges. Agents are thin shells: decode, call a stage, send. Processing is at-least-once;
+writes are idempotent (drift events by id) so a re-delivered message does no harm.
+
+    samples ──classify──► verdicts (keyed by segment) ──detect──► drift-events ──record──► store
+       └──► dlq (reason + original bytes)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+from monitor.classify import ClassifierStack, default_stack
+from monitor.config import Config
+from monitor.counts import CountRow, HourlyCounts
+from monitor.detect import DriftDetection
+from monitor.metrics import Metrics
+from monitor.schema import DriftEvent, SampleError, Verdict, parse_sample, segment_key
+from monitor.segments import Segmenter
+from monitor.store import Store, StoreError
+
+log = logging.getLogger("driftmon.worker")
+
+
+def dlq_record(raw: bytes, reason: str, detail: str, source: dict[str, Any]) -> bytes:
+    """The DLQ envelope: why, where from, and the original bytes (base64), as JSON."""
+    return json.dumps(
+        {
+            "reason": reason,
+            "detail": detail,
+            "source": source,
+            "received_at": datetime.now(UTC).isoformat(),
+            "raw_b64": base64.b64encode(raw).decode("ascii"),
+        }
+    ).encode()
+
+
+@dataclass
+class Pipeline:
+    """The pure stages and sinks one worker runs; built once, shared by the agents."""
+
+    cfg: Config
+    metrics: Metrics = field(default_factory=Metrics)
+    stack: ClassifierStack = field(default_factory=default_stack)
+    store_factory: Callable[[str], Store] = Store
+
+    def __post_init__(self) -> None:
+        self.segmenter = Segmenter(self.cfg.segments)
+        self.detection = DriftDetection(self.cfg.detectors, self.cfg.owners)
+        self.counts = HourlyCounts()
+        self.pending_counts: list[CountRow] = []
+        self.metrics.watch(self.detection)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self.store_factory(self.cfg.store.url)
+        return self._store
+
+    def classify(self, raw: bytes) -> Verdict:
+        """Parse and classify one message; raises SampleError for the DLQ."""
+        started = time.perf_counter()
+        self.metrics.received.inc()
+        sample = parse_sample(raw, self.cfg.worker.max_sample_bytes)
+        verdict = self.stack.classify(sample, self.segmenter.segment(sample))
+        self.metrics.verdict(verdict)
+        self.metrics.latency.observe(time.perf_counter() - started)
+        return verdict
+
+    def detect(self, verdict: Verdict) -> list[DriftEvent]:
+        self.counts.add(verdict)
+        return self.detection.observe(verdict)
+
+    def record(self, event: DriftEvent) -> None:
+        """Store one event (idempotent); counted in metrics only the first time."""
+        if self.store.add_events([event]):
+            self.metrics.events([event])
+
+    def flush_counts(self) -> int:
+        """Write the hourly counts gathered so far; on failure keep them for the next flush."""
+        self.pending_counts.extend(self.counts.drain())
+        if not self.pending_counts:
+            return 0
+        rows, self.pending_counts = self.pending_counts, []
+        try:
+            self.store.add_counts(rows)
+        except StoreError:
+            self.pending_counts = rows + self.pending_counts
+            self.metrics.store_errors.labels("counts").inc()
+            raise
+        return len(rows)
+
+
+def _key(verdict: Verdict) -> bytes:
+    return segment_key({k: v for k, v in verdict.segment.items() if k != "policy_area"}).encode()
+
+
+def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> faust.App:
+    """A Faust app running the whole flow against the broker at ``bootstrap``."""
+    p = pipeline or Pipeline(cfg)
+    b = cfg.broker
+    app = faust.App(
+        b.app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        datadir=str(Path(cfg.worker.data_dir).resolve()),
+        web_enabled=True,
+        web_bind=cfg.worker.web_host,
+        web_port=cfg.worker.web_port,
+        web_in_thread=False,
+        broker_rebalance_timeout=b.rebalance_timeout,
+        broker_session_timeout=b.session_timeout,
+        broker_heartbeat_interval=b.heartbeat_interval,
+        consumer_auto_offset_reset="earliest",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        topic_partitions=b.partitions,
+        producer_acks=-1,
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    samples = app.topic(b.topics.samples, **raw)
+    verdicts = app.topic(b.topics.verdicts, **raw)
+    drift_events = app.topic(b.topics.drift_events, **raw)
+    dlq = app.topic(b.topics.dlq, **raw)
+
+    async def to_dlq(value: bytes, reason: str, detail: str, message: Any) -> None:
+        source = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        p.metrics.dlq.labels(reason).inc()
+        await dlq.send(key=message.key, value=dlq_record(value, reason, detail, source))
+
+    @app.agent(samples)
+    async def classify(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            value = event.value or b""
+            try:
+                verdict = p.classify(value)
+            except SampleError as exc:
+                await to_dlq(value, exc.reason, exc.detail, event.message)
+                continue
+            await verdicts.send(key=_key(verdict), value=verdict.model_dump_json().encode())
+
+    @app.agent(verdicts)
+    async def detect(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            value = event.value or b""
+            try:
+                verdict = Verdict.model_validate_json(value)
+            except ValidationError as exc:
+                await to_dlq(value, "bad_verdict", str(exc)[:500], event.message)
+                continue
+            for drift in p.detect(verdict):
+                await drift_events.send(
+                    key=drift.id.encode(), value=drift.model_dump_json().encode()
+                )
+
+    @app.agent(drift_events)
+    async def record(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            value = event.value or b""
+            try:
+                drift = DriftEvent.model_validate_json(value)
+            except ValidationError as exc:
+                await to_dlq(value, "bad_drift_event", str(exc)[:500], event.message)
+                continue
+            await _retry(lambda d=drift: p.record(d), p, "events")
+            log.warning(
+                "drift %s %s %s: %.4f -> %.4f",
+                drift.metric,
+                drift.direction,
+                segment_key(drift.segment),
+                drift.before.rate,
+                drift.after.rate,
+            )
+
+    @app.timer(cfg.worker.flush_interval)
+    async def flush() -> None:
+        try:
+            await asyncio.to_thread(p.flush_counts)
+        except StoreError as exc:
+            log.error("hourly counts not written yet (kept for the next flush): %s", exc)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        body = generate_latest(p.metrics.registry)
+        return web.bytes(body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    app.driftmon_pipeline = p  # type: ignore[attr-defined]
+    return app
+
+
+async def _retry(write: Callable[[], None], p: Pipeline, kind: str) -> None:
+    """Retry a store write with capped backoff: an event is never dropped for a store outage."""
+    delay = 0.5
+    while True:
+        try:
+            await asyncio.to_thread(write)
+            return
+        except StoreError as exc:
+            p.metrics.store_errors.labels(kind).inc()
+            log.error("store write failed (%s), retrying in %.1fs: %s", kind, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

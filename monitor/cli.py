@@ -1,0 +1,169 @@
+"""The `driftmon` command line. Bad config or usage: a message saying what and where, exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.config import Config, ConfigError, load_config
+
+app = typer.Typer(
+    help="driftmon: watch refusal, over-refusal, under-refusal and violation rates of a deployed "
+    "LLM and report when they drift.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db = typer.Typer(help="The SQL store.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (defaults if omitted).")
+]
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option(help="Kafka bootstrap servers host:port (overrides broker.bootstrap_servers)."),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a usage/config problem to stderr; the caller raises the returned exit (code 2)."""
+    typer.echo(f"driftmon: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _bootstrap(cfg: Config, override: str | None) -> str:
+    bootstrap = override or cfg.broker.bootstrap_servers
+    if not bootstrap:
+        raise fail(
+            "no Kafka broker: set broker.bootstrap_servers in the config or pass --bootstrap "
+            "(`driftmon up` runs an embedded broker for you)"
+        )
+    return bootstrap
+
+
+@app.command()
+def up(
+    config: ConfigOpt = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    rate: Annotated[float | None, typer.Option(help="Simulated samples per second.")] = None,
+    store: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store.")] = None,
+) -> None:
+    """Run everything locally: embedded broker, worker, simulated traffic with a drift, store."""
+    cfg = _config(config)
+    if duration is not None and duration <= 0:
+        raise fail(f"--duration must be positive, got {duration}")
+    if rate is not None and rate <= 0:
+        raise fail(f"--rate must be positive, got {rate}")
+    from monitor.up import run_up
+
+    raise typer.Exit(run_up(cfg, duration=duration, rate=rate, store_url=store))
+
+
+@app.command()
+def worker(config: ConfigOpt = None, bootstrap: BootstrapOpt = None) -> None:
+    """Run a worker against a Kafka cluster (classify, detect, record; metrics on /metrics)."""
+    cfg = _config(config)
+    target = _bootstrap(cfg, bootstrap)
+    from monitor.run import run_worker
+
+    run_worker(cfg, target)
+
+
+@app.command()
+def produce(
+    file: Annotated[Path, typer.Argument(help="JSONL file of samples, one per line.")],
+    config: ConfigOpt = None,
+    bootstrap: BootstrapOpt = None,
+) -> None:
+    """Publish samples from a JSONL file to the samples topic, line by line, unchanged."""
+    cfg = _config(config)
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    target = _bootstrap(cfg, bootstrap)
+    from monitor.run import produce_file
+
+    sent = produce_file(file, target, cfg.broker.topics.samples)
+    typer.echo(f"published {sent} message(s) from {file} to {cfg.broker.topics.samples}")
+
+
+@app.command()
+def simulate(
+    config: ConfigOpt = None,
+    bootstrap: BootstrapOpt = None,
+    duration: Annotated[float, typer.Option(help="Seconds of traffic to publish.")] = 60.0,
+    fast: Annotated[bool, typer.Option(help="Publish as fast as possible, not paced.")] = False,
+) -> None:
+    """Publish simulated traffic (with the drift scenario of the config) to the samples topic."""
+    cfg = _config(config)
+    if duration <= 0:
+        raise fail(f"--duration must be positive, got {duration}")
+    target = _bootstrap(cfg, bootstrap)
+    from monitor.run import publish_simulation
+
+    sent = publish_simulation(cfg, target, duration, paced=not fast)
+    typer.echo(f"published {sent} simulated message(s) to {cfg.broker.topics.samples}")
+
+
+@app.command()
+def classify(
+    file: Annotated[Path, typer.Argument(help="JSONL file of samples.")],
+    out: Annotated[Path | None, typer.Option(help="Write verdicts here (default stdout).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Label a JSONL file of samples offline with the stream's classifiers; one verdict per line."""
+    cfg = _config(config)
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    from monitor.run import classify_file
+
+    handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        good, bad = classify_file(file, cfg, handle)
+    finally:
+        if out:
+            handle.close()
+    typer.echo(f"{good} verdict(s), {bad} bad line(s) skipped", err=True)
+
+
+@db.command("upgrade")
+def db_upgrade(
+    url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: store.url).")] = None,
+    config: ConfigOpt = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply the Alembic migrations to a database (SQLite or PostgreSQL)."""
+    cfg = _config(config)
+    target = url or cfg.store.url
+    if not target.startswith(("sqlite", "postgresql")):
+        raise fail(f"--url must be a sqlite:// or postgresql:// SQLAlchemy URL, got {target!r}")
+    from monitor.migrate import upgrade
+    from monitor.store import StoreError, redact
+
+    try:
+        upgrade(target, revision)
+    except StoreError as exc:
+        typer.echo(f"driftmon: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(json.dumps({"upgraded": redact(target), "revision": revision}))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The detect stage: verdicts in, confirmed drift events out. Pure; no Kafka, no clock.
+
+Each verdict feeds up to four Bernoulli streams of its segment:
+
+- ``refusal``: refused (partly or fully), over every classified sample;
+- ``over_refusal``: refused, over benign prompts only (the conditional rate);
+- ``under_refusal``: complied, over harmful prompts only;
+- ``violation``: the response violates policy, per segment *and policy area*.
+
+Unclassified verdicts feed nothing: they are never counted as compliance.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from detectors import registry
+from detectors.rate import Change, Rate, RateWatch
+from monitor.config import Detectors, Owners
+from monitor.schema import DriftEvent, Interval, Metric, Severity, Verdict, event_id, segment_key
+
+StreamKey = tuple[str, Metric]
+
+
+def observations(verdict: Verdict) -> list[tuple[dict[str, str], Metric, bool]]:
+    """The (segment, metric, value) triples one verdict contributes."""
+    if not verdict.classified or verdict.refusal is None:
+        return []
+    base = {k: v for k, v in verdict.segment.items() if k != "policy_area"}
+    refused = verdict.refused
+    out: list[tuple[dict[str, str], Metric, bool]] = [(base, "refusal", refused)]
+    if verdict.prompt_harm is not None:
+        if verdict.prompt_harm.harmful:
+            out.append((base, "under_refusal", verdict.refusal.label == "compliance"))
+        else:
+            out.append((base, "over_refusal", refused))
+    out.append((verdict.segment, "violation", verdict.violation))
+    return out
+
+
+def severity(before: Rate, after: Rate) -> Severity:
+    """Critical for a doubling (or halving) backed by enough traffic, else warning."""
+    ratio = (after.rate + 1e-9) / (before.rate + 1e-9)
+    big = ratio >= 2.0 or ratio <= 0.5
+    return "critical" if big and min(before.n, after.n) >= 200 else "warning"
+
+
+def _interval(rate: Rate) -> Interval:
+    return Interval(rate=rate.rate, low=rate.low, high=rate.high, n=rate.n, k=rate.k)
+
+
+class Stream:
+    """One watched (segment, metric) stream with the ids of its recent positive samples."""
+
+    def __init__(self, segment: dict[str, str], metric: Metric, watch: RateWatch, keep: int):
+        self.segment = segment
+        self.metric = metric
+        self.watch = watch
+        self.examples: deque[tuple[int, str]] = deque(maxlen=max(keep * 4, 1))
+
+
+class DriftDetection:
+    """All streams of the segments this worker owns; ``observe`` returns new drift events."""
+
+    def __init__(self, cfg: Detectors, owners: Owners | None = None) -> None:
+        registry.check_params(cfg.name, cfg.params)
+        self.cfg = cfg
+        self.owners = owners or Owners()
+        self.metrics = frozenset(cfg.metrics)
+        self.streams: dict[StreamKey, Stream] = {}
+
+    def _stream(self, segment: dict[str, str], metric: Metric) -> Stream:
+        key = (segment_key(segment), metric)
+        stream = self.streams.get(key)
+        if stream is None:
+            cfg = self.cfg
+            watch = RateWatch(
+                lambda: registry.build(cfg.name, cfg.params),
+                warmup=cfg.warmup,
+                min_samples=cfg.min_samples,
+                history=cfg.history,
+            )
+            stream = self.streams[key] = Stream(segment, metric, watch, cfg.examples)
+        return stream
+
+    def observe(self, verdict: Verdict) -> list[DriftEvent]:
+        events = []
+        ts = verdict.ts.timestamp()
+        for segment, metric, value in observations(verdict):
+            if metric not in self.metrics:
+                continue
+            stream = self._stream(segment, metric)
+            stream.watch.update(value, ts)
+            if value:
+                stream.examples.append((stream.watch.offset - 1, verdict.sample_id))
+            if stream.watch.drift_detected and stream.watch.last_change is not None:
+                events.append(self._event(stream, stream.watch.last_change, verdict))
+        return events
+
+    def _event(self, stream: Stream, change: Change, verdict: Verdict) -> DriftEvent:
+        examples = [sid for off, sid in stream.examples if off >= change.offset]
+        area = stream.segment.get("policy_area")
+        return DriftEvent(
+            id=event_id(stream.segment, stream.metric, verdict.sample_id),
+            segment=stream.segment,
+            metric=stream.metric,
+            direction="up" if change.direction == "up" else "down",
+            detector=self.cfg.name,
+            detector_params=dict(self.cfg.params),
+            change_offset=change.offset,
+            change_ts=datetime.fromtimestamp(change.ts, UTC),
+            detected_ts=verdict.ts,
+            before=_interval(change.before),
+            after=_interval(change.after),
+            severity=severity(change.before, change.after),
+            owner=self.owners.policy_areas.get(area or "", self.owners.default),
+            example_ids=examples[-self.cfg.examples :] if self.cfg.examples else [],
+        )
+
+    def __iter__(self) -> Iterator[Stream]:
+        return iter(list(self.streams.values()))

@@ -1,0 +1,412 @@
+"""The SQL store: drift events and hourly segment counts, on SQLite or PostgreSQL.
+
+The tables are declared here (``metadata`` is what the Alembic migrations are checked against)
+but they are only ever *created* by a migration: :class:`Store` never issues DDL. Run
+``driftmon db upgrade --url URL`` (or :func:`monitor.migrate.upgrade`) first.
+
+Writes are safe to repeat. :meth:`Store.add_events` is idempotent by event id, so a re-delivered
+drift event never makes a second row. :meth:`Store.add_counts` is additive: a cell that already
+exists has the new counts added to it, categories merged key by key.
+
+Timestamps go in timezone-aware and come out timezone-aware in UTC on both backends (SQLite
+keeps no offset, so values are converted to UTC before they are written); a naive timestamp is
+refused rather than guessed.
+
+Every database failure leaves this module as a :class:`StoreError` whose message says what was
+being done and on which database (password hidden); the SQLAlchemy error is its ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from monitor.counts import COUNTERS, DIMENSIONS, CountRow, combine, merge_categories
+from monitor.schema import (
+    Direction,
+    DriftEvent,
+    EventStatus,
+    Interval,
+    Metric,
+    Severity,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+_CHUNK = 500  # keys per SELECT ... IN, well under SQLite's bound-parameter limit
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_MISSING_TABLE = re.compile(r'no such table|relation "[^"]+" does not exist')
+
+
+class StoreError(RuntimeError):
+    """A store operation failed; the message names the operation and the database."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only accepts aware values and always returns UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} cannot be stored: the store keeps "
+                "timezone-aware UTC timestamps, so attach a tzinfo first"
+            )
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class DriftEventRow(Base):
+    """One :class:`~monitor.schema.DriftEvent`, with its intervals flattened into columns."""
+
+    __tablename__ = "drift_events"
+    __table_args__ = (
+        sa.Index(None, "detected_ts"),
+        sa.Index(None, "metric", "status"),
+        _one_of("metric", get_args(Metric)),
+        _one_of("direction", get_args(Direction)),
+        _one_of("severity", get_args(Severity)),
+        _one_of("status", get_args(EventStatus)),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    # The segment's usual dimensions, as columns to filter on; ``segment`` is the whole truth.
+    model: Mapped[str | None] = mapped_column(sa.String(256))
+    surface: Mapped[str | None] = mapped_column(sa.String(256))
+    locale: Mapped[str | None] = mapped_column(sa.String(64))
+    policy_area: Mapped[str | None] = mapped_column(sa.String(128))
+    segment: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    metric: Mapped[str] = mapped_column(sa.String(32))
+    direction: Mapped[str] = mapped_column(sa.String(8))
+    detector: Mapped[str] = mapped_column(sa.String(64))
+    detector_params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    change_offset: Mapped[int] = mapped_column(sa.BigInteger)
+    change_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    detected_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    before_rate: Mapped[float] = mapped_column(sa.Double)
+    before_low: Mapped[float] = mapped_column(sa.Double)
+    before_high: Mapped[float] = mapped_column(sa.Double)
+    before_n: Mapped[int] = mapped_column(sa.BigInteger)
+    before_k: Mapped[int] = mapped_column(sa.BigInteger)
+    after_rate: Mapped[float] = mapped_column(sa.Double)
+    after_low: Mapped[float] = mapped_column(sa.Double)
+    after_high: Mapped[float] = mapped_column(sa.Double)
+    after_n: Mapped[int] = mapped_column(sa.BigInteger)
+    after_k: Mapped[int] = mapped_column(sa.BigInteger)
+    statistic: Mapped[float | None] = mapped_column(sa.Double)
+    threshold: Mapped[float | None] = mapped_column(sa.Double)
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    owner: Mapped[str | None] = mapped_column(sa.String(256))
+    example_ids: Mapped[list[str]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=sa.func.current_timestamp()
+    )
+
+
+class SegmentCountRow(Base):
+    """One :class:`~monitor.counts.CountRow`: counts of one segment in one UTC hour."""
+
+    __tablename__ = "segment_counts_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    model: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    surface: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    locale: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    policy_area: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    samples: Mapped[int] = mapped_column(sa.Integer)
+    classified: Mapped[int] = mapped_column(sa.Integer)
+    unclassified: Mapped[int] = mapped_column(sa.Integer)
+    refusals: Mapped[int] = mapped_column(sa.Integer)
+    partial_refusals: Mapped[int] = mapped_column(sa.Integer)
+    full_refusals: Mapped[int] = mapped_column(sa.Integer)
+    benign: Mapped[int] = mapped_column(sa.Integer)
+    harmful: Mapped[int] = mapped_column(sa.Integer)
+    over_refusals: Mapped[int] = mapped_column(sa.Integer)
+    under_refusals: Mapped[int] = mapped_column(sa.Integer)
+    violations: Mapped[int] = mapped_column(sa.Integer)
+    categories: Mapped[dict[str, int]] = mapped_column(sa.JSON)
+
+
+EVENTS = cast(sa.Table, DriftEventRow.__table__)
+COUNTS = cast(sa.Table, SegmentCountRow.__table__)
+_KEY_COLUMNS = ("hour", *DIMENSIONS)
+
+
+def _event_values(event: DriftEvent) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": event.id,
+        **{dimension: event.segment.get(dimension) for dimension in DIMENSIONS},
+        "segment": dict(event.segment),
+        "metric": event.metric,
+        "direction": event.direction,
+        "detector": event.detector,
+        "detector_params": dict(event.detector_params),
+        "change_offset": event.change_offset,
+        "change_ts": event.change_ts,
+        "detected_ts": event.detected_ts,
+        "statistic": event.statistic,
+        "threshold": event.threshold,
+        "severity": event.severity,
+        "owner": event.owner,
+        "example_ids": list(event.example_ids),
+        "status": event.status,
+    }
+    for side, interval in (("before", event.before), ("after", event.after)):
+        for name in ("rate", "low", "high", "n", "k"):
+            values[f"{side}_{name}"] = getattr(interval, name)
+    return values
+
+
+def _event_from(row: sa.Row[Any]) -> DriftEvent:
+    m = row._mapping
+    before, after = (
+        Interval(**{name: m[f"{side}_{name}"] for name in ("rate", "low", "high", "n", "k")})
+        for side in ("before", "after")
+    )
+    return DriftEvent(
+        id=m["id"],
+        segment=m["segment"],
+        metric=m["metric"],
+        direction=m["direction"],
+        detector=m["detector"],
+        detector_params=m["detector_params"],
+        change_offset=m["change_offset"],
+        change_ts=m["change_ts"],
+        detected_ts=m["detected_ts"],
+        before=before,
+        after=after,
+        statistic=m["statistic"],
+        threshold=m["threshold"],
+        severity=m["severity"],
+        owner=m["owner"],
+        example_ids=m["example_ids"],
+        status=m["status"],
+    )
+
+
+def _count_from(row: sa.Row[Any]) -> CountRow:
+    m = row._mapping
+    return CountRow(
+        **{name: m[name] for name in (*_KEY_COLUMNS, *COUNTERS)},
+        categories=dict(sorted(m["categories"].items())),
+    )
+
+
+def make_engine(url: str, *, connect_timeout: int = 10, **options: Any) -> sa.Engine:
+    """An Engine for a sqlite or postgresql URL; PostgreSQL connects give up after the timeout.
+
+    Raises :class:`StoreError` for a malformed URL, an unsupported backend or a missing driver.
+    Nothing connects yet.
+    """
+    try:
+        parsed = sa.make_url(url)
+        backend = parsed.get_backend_name()
+        if backend not in {"sqlite", "postgresql"}:
+            raise StoreError(
+                f"store URL {parsed.render_as_string(hide_password=True)!r} is for {backend!r}; "
+                "driftmon supports sqlite:// and postgresql:// URLs"
+            )
+        connect_args: dict[str, Any] = dict(options.pop("connect_args", {}))
+        if backend == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args.setdefault("connect_timeout", connect_timeout)
+        return sa.create_engine(parsed, connect_args=connect_args, **options)
+    except sa.exc.NoSuchModuleError as exc:
+        raise StoreError(f"no driver for store URL {redact(url)!r}: {exc}") from exc
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(
+            f"cannot use store URL {redact(url)!r}: {exc}; expected e.g. "
+            "sqlite:///driftmon.db or postgresql+psycopg://user@host:5432/dbname"
+        ) from exc
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and logs.
+
+    >>> redact("postgresql+psycopg://app:s3cret@db:5432/driftmon")
+    'postgresql+psycopg://app:***@db:5432/driftmon'
+    """
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+class Store:
+    """Drift events and hourly counts in one SQL database, addressed by a SQLAlchemy URL.
+
+    Creating a Store does not connect; the first operation does (use :meth:`ping` to check
+    early). ``connect_timeout`` (seconds) bounds how long a PostgreSQL connect may take.
+    """
+
+    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._engine = make_engine(url, connect_timeout=connect_timeout, pool_pre_ping=True)
+        self._shown_url = self._engine.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Store({self._shown_url!r})"
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            detail = exc.orig if isinstance(exc, sa.exc.StatementError) else exc
+            hint = ""
+            if _MISSING_TABLE.search(str(detail)):
+                hint = f" (is it migrated? run: driftmon db upgrade --url {self._shown_url})"
+            raise StoreError(f"{action} failed on {self._shown_url}: {detail}{hint}") from exc
+
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers a trivial query."""
+        with self._transaction("ping") as conn:
+            conn.execute(sa.select(1))
+
+    def close(self) -> None:
+        """Close pooled connections; the Store reconnects if used again."""
+        self._engine.dispose()
+
+    def add_events(self, events: Iterable[DriftEvent]) -> int:
+        """Insert events whose id is not stored yet; returns how many were new."""
+        unique: dict[str, DriftEvent] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        if not unique:
+            return 0
+        rows = [_event_values(event) for event in unique.values()]
+        statement = (
+            self._dialect_insert(EVENTS)
+            .on_conflict_do_nothing(index_elements=[EVENTS.c.id])
+            .returning(EVENTS.c.id)
+        )
+        with self._transaction(f"adding {len(rows)} drift event(s)") as conn:
+            return len(conn.execute(statement, rows).all())
+
+    def add_counts(self, rows: Iterable[CountRow]) -> None:
+        """Add counts to the stored cells: new cells are inserted, existing ones summed.
+
+        New cells go in with ``INSERT ... ON CONFLICT DO NOTHING``; the cells that were already
+        there are then locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite holds the write
+        lock since the insert) and updated with counters added in SQL and categories merged
+        here. A concurrent writer of the same cell therefore waits instead of losing counts.
+        """
+        merged: dict[tuple[Any, ...], CountRow] = {}
+        for row in rows:
+            merged[row.key] = combine(merged[row.key], row) if row.key in merged else row
+        if not merged:
+            return
+        pending = [merged[key] for key in sorted(merged)]
+        insert = self._dialect_insert(COUNTS)
+        insert = insert.on_conflict_do_nothing(
+            index_elements=[COUNTS.c[name] for name in _KEY_COLUMNS]
+        ).returning(*(COUNTS.c[name] for name in _KEY_COLUMNS))
+        with self._transaction(f"adding {len(pending)} hourly count row(s)") as conn:
+            values = [
+                {**row.counters(), **dict(zip(_KEY_COLUMNS, row.key, strict=True))}
+                | {"categories": dict(row.categories)}
+                for row in pending
+            ]
+            inserted = {tuple(r) for r in conn.execute(insert, values)}
+            existing = [row for row in pending if row.key not in inserted]
+            if existing:
+                self._add_to_existing(conn, existing)
+
+    def _add_to_existing(self, conn: Connection, rows: Sequence[CountRow]) -> None:
+        key_columns = sa.tuple_(*(COUNTS.c[name] for name in _KEY_COLUMNS))
+        stored: dict[tuple[Any, ...], dict[str, int]] = {}
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            query = (
+                sa.select(*(COUNTS.c[name] for name in _KEY_COLUMNS), COUNTS.c.categories)
+                .where(key_columns.in_([row.key for row in chunk]))
+                .order_by(*(COUNTS.c[name] for name in _KEY_COLUMNS))
+                .with_for_update()
+            )
+            for found in conn.execute(query):
+                stored[tuple(found[: len(_KEY_COLUMNS)])] = found.categories or {}
+        missing = [row.key for row in rows if row.key not in stored]
+        if missing:  # only possible if a row was deleted between the two statements
+            raise StoreError(f"hourly count rows vanished while being updated: {missing[:3]!r}")
+        update = (
+            sa.update(COUNTS)
+            .where(*(COUNTS.c[name] == sa.bindparam(f"k_{name}") for name in _KEY_COLUMNS))
+            .values(
+                {name: COUNTS.c[name] + sa.bindparam(f"n_{name}") for name in COUNTERS}
+                | {"categories": sa.bindparam("n_categories", type_=sa.JSON)}
+            )
+        )
+        params = [
+            {f"k_{name}": value for name, value in zip(_KEY_COLUMNS, row.key, strict=True)}
+            | {f"n_{name}": count for name, count in row.counters().items()}
+            | {"n_categories": merge_categories(stored[row.key], row.categories)}
+            for row in rows
+        ]
+        conn.execute(update, params)
+
+    def events(self, since: datetime | None = None) -> list[DriftEvent]:
+        """Stored events detected at or after ``since`` (all if None), oldest first."""
+        query = sa.select(EVENTS).order_by(EVENTS.c.detected_ts, EVENTS.c.id)
+        if since is not None:
+            query = query.where(EVENTS.c.detected_ts >= since)
+        with self._transaction("reading drift events") as conn:
+            return [_event_from(row) for row in conn.execute(query)]
+
+    def counts(self, start: datetime | None = None, end: datetime | None = None) -> list[CountRow]:
+        """Stored rows whose hour is in ``[start, end)`` (either bound optional), by key."""
+        query = sa.select(COUNTS).order_by(*(COUNTS.c[name] for name in _KEY_COLUMNS))
+        if start is not None:
+            query = query.where(COUNTS.c.hour >= start)
+        if end is not None:
+            query = query.where(COUNTS.c.hour < end)
+        with self._transaction("reading hourly counts") as conn:
+            return [_count_from(row) for row in conn.execute(query)]
+
+    def set_status(self, event_id: str, status: EventStatus) -> bool:
+        """Set an event's status; False if no event has that id."""
+        allowed = get_args(EventStatus)
+        if status not in allowed:
+            raise ValueError(f"status must be one of {', '.join(allowed)}; got {status!r}")
+        statement = sa.update(EVENTS).where(EVENTS.c.id == event_id).values(status=status)
+        with self._transaction(f"setting status of event {event_id!r}") as conn:
+            return conn.execute(statement).rowcount == 1

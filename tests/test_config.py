@@ -1,0 +1,67 @@
+"""Config and CLI misuse: a message naming the key and the problem, exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.config import Config, ConfigError, load_config, parse_config
+
+runner = CliRunner()
+
+
+def test_defaults_need_no_file() -> None:
+    cfg = load_config(None)
+    assert cfg == Config()
+    assert cfg.broker.bootstrap_servers is None
+    assert cfg.segments.dimensions == ["model", "surface", "locale"]
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"broker": {"partitions": 0}}, "broker.partitions"),
+        ({"detectors": {"name": "magic"}}, "detectors.name"),
+        ({"store": {"url": "mysql://x"}}, "store.url"),
+        ({"simulator": {"models": {"a": -1}}}, "simulator.models"),
+        ({"segments": {"allow": {"colour": ["red"]}}}, "segments.allow"),
+        ({"worker": {"typo_key": 1}}, "worker.typo_key"),
+    ],
+)
+def test_bad_values_name_the_key(data: dict, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        parse_config(data, "test.yaml")
+
+
+def test_cli_exits_2_on_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("broker:\n  partitions: lots\n")
+    result = runner.invoke(app, ["classify", str(bad), "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "broker.partitions" in result.output and "lots" in result.output
+
+
+@pytest.mark.parametrize(
+    "text", ["broker: [1, 2\n", "- just\n- a list\n"], ids=["not-yaml", "not-a-mapping"]
+)
+def test_cli_exits_2_on_unreadable_config(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    result = runner.invoke(app, ["db", "upgrade", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
+
+
+def test_cli_exits_2_without_a_broker(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "bootstrap" in result.output
+
+
+def test_cli_exits_2_on_missing_file_and_bad_option() -> None:
+    assert runner.invoke(app, ["classify", "/nonexistent.jsonl"]).exit_code == 2
+    assert runner.invoke(app, ["up", "--duration", "-5"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2

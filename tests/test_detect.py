@@ -1,0 +1,147 @@
+"""The detect stage and its detector wrapper: pure, seeded, no clock."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detectors import registry
+from detectors.rate import RateWatch
+from detectors.stats import change_point, wilson
+from monitor.config import Detectors, Owners
+from monitor.detect import DriftDetection, observations
+from monitor.schema import PromptHarm, RefusalScore, Verdict
+
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def verdict(i: int, refused: bool, harmful: bool = False, segment: dict | None = None) -> Verdict:
+    label = "full_refusal" if refused else "compliance"
+    return Verdict(
+        sample_id=f"s{i}",
+        ts=T0 + timedelta(seconds=i),
+        segment=segment or {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"},
+        refusal=RefusalScore(label=label, score=0.9),
+        prompt_harm=PromptHarm(harmful=harmful, score=0.9 if harmful else 0.1),
+        over_refusal=refused and not harmful,
+        under_refusal=harmful and not refused,
+    )
+
+
+def adwin_watch(**kw: int) -> RateWatch:
+    return RateWatch(lambda: registry.build("adwin", {"delta": 0.001}), **kw)
+
+
+@pytest.mark.parametrize(("p0", "p1", "direction"), [(0.1, 0.3, "up"), (0.3, 0.1, "down")])
+def test_watch_sees_rises_and_falls_and_locates_the_change(p0, p1, direction) -> None:
+    rng = random.Random(3)
+    watch, changes = adwin_watch(warmup=200), []
+    for i in range(8000):
+        watch.update(rng.random() < (p0 if i < 4000 else p1), ts=float(i))
+        if watch.drift_detected:
+            changes.append(watch.last_change)
+    assert len(changes) == 1
+    change = changes[0]
+    assert change.direction == direction
+    assert abs(change.offset - 4000) < 150
+    assert change.before.low <= p0 <= change.before.high
+    assert change.ts == float(change.offset)
+
+
+def test_watch_is_quiet_on_a_stable_stream_and_during_warmup() -> None:
+    rng = random.Random(5)
+    watch = adwin_watch(warmup=500)
+    states = set()
+    for i in range(30_000):
+        watch.update(rng.random() < 0.1)
+        states.add(watch.state)
+        assert not watch.drift_detected, f"false alarm at {i}"
+    assert {"insufficient_data", "watching"} <= states
+
+
+def test_watch_rebaselines_after_a_change() -> None:
+    rng = random.Random(8)
+    watch, offsets = adwin_watch(warmup=200), []
+    for i in range(12_000):
+        p = 0.05 if i < 3000 else (0.25 if i < 8000 else 0.05)
+        watch.update(rng.random() < p)
+        if watch.drift_detected:
+            offsets.append(watch.last_change.offset)
+    assert len(offsets) == 2
+    assert abs(offsets[0] - 3000) < 200 and abs(offsets[1] - 8000) < 200
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), max_size=3000), st.integers(0, 300))
+def test_watch_never_raises_and_counts_consistently(values: list[bool], warmup: int) -> None:
+    watch = adwin_watch(warmup=warmup, min_samples=20, history=500)
+    alarms = 0
+    for v in values:
+        watch.update(v)
+        alarms += watch.drift_detected
+        if watch.drift_detected:
+            c = watch.last_change
+            assert 0 <= c.before.low <= c.before.rate <= c.before.high <= 1
+            assert c.after.n >= 20
+    assert watch.offset == len(values)
+    assert alarms == watch.changes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 10_000))
+def test_wilson_interval_contains_the_estimate(k: int, extra: int) -> None:
+    n = k + extra
+    low, high = wilson(k, n)
+    assert 0.0 <= low <= high <= 1.0
+    if n:
+        assert low <= k / n + 1e-12 and k / n - 1e-12 <= high
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), min_size=0, max_size=500))
+def test_change_point_within_bounds(bits: list[bool]) -> None:
+    cut = change_point(bits, min_side=5)
+    assert 0 <= cut <= len(bits)
+
+
+def test_registry_rejects_unknown_names_and_params() -> None:
+    with pytest.raises(ValueError, match="unknown detector 'nope'"):
+        registry.build("nope")
+    with pytest.raises(ValueError, match="no parameter"):
+        registry.build("adwin", {"threshold": 3})
+    assert registry.build("page_hinkley").mode == "both"
+
+
+def test_observations_route_conditional_rates() -> None:
+    harmful_complied = {m: v for _, m, v in observations(verdict(1, False, harmful=True))}
+    assert harmful_complied == {"refusal": False, "under_refusal": True, "violation": False}
+    benign_refused = {m: v for _, m, v in observations(verdict(2, True, harmful=False))}
+    assert benign_refused == {"refusal": True, "over_refusal": True, "violation": False}
+    unclassified = Verdict(sample_id="u", ts=T0, segment={}, unclassified="no_assistant_response")
+    assert observations(unclassified) == []
+
+
+def test_detection_raises_one_event_for_the_drifted_segment_only() -> None:
+    cfg = Detectors(params={"delta": 0.001}, warmup=200)
+    detection = DriftDetection(cfg, Owners(default="oncall"))
+    rng = random.Random(11)
+    drifted = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
+    stable = {"model": "m", "surface": "api", "locale": "en", "policy_area": "none"}
+    events = []
+    for i in range(12_000):
+        seg = drifted if i % 2 else stable
+        p = 0.3 if (seg is drifted and i >= 6000) else 0.1
+        events += detection.observe(verdict(i, rng.random() < p, segment=seg))
+    refusal = [e for e in events if e.metric == "refusal"]
+    assert len(refusal) == 1
+    event = refusal[0]
+    assert event.segment == {"model": "m", "surface": "chat", "locale": "en"}
+    assert event.direction == "up" and event.owner == "oncall"
+    assert event.before.high < event.after.low
+    assert abs((event.change_ts - T0).total_seconds() - 6000) < 300
+    assert event.example_ids and all(e.startswith("s") for e in event.example_ids)
+    assert {e.segment["surface"] for e in events} == {"chat"}

@@ -1,0 +1,97 @@
+"""The worker's stages wired together without Kafka: parse → classify → detect → record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.app import Pipeline, dlq_record
+from monitor.config import parse_config
+from monitor.counts import CountRow
+from monitor.schema import SampleError
+from monitor.simulate import TrafficSimulator
+from monitor.store import StoreError
+from monitor.testing import ListStore
+
+START = datetime(2026, 11, 16, 9, tzinfo=UTC)
+
+
+def pipeline(**simulator: object) -> Pipeline:
+    cfg = parse_config(
+        {
+            "simulator": {"seed": 5, "bad_fraction": 0.0, **simulator},
+            "detectors": {"warmup": 200},
+        }
+    )
+    return Pipeline(cfg, store_factory=ListStore)
+
+
+def test_bad_message_raises_for_the_dlq_and_counts_nothing_else() -> None:
+    p = pipeline()
+    with pytest.raises(SampleError) as caught:
+        p.classify(b"{oops")
+    assert caught.value.reason == "not_json"
+    reg = p.metrics.registry
+    assert reg.get_sample_value("driftmon_samples_received_total") == 1
+    assert reg.get_sample_value("driftmon_verdicts_total", {}) is None
+
+
+def test_dlq_record_keeps_reason_and_original_bytes() -> None:
+    record = dlq_record(b"\xff raw", "invalid_utf8", "byte 0", {"topic": "samples"})
+    assert b'"reason": "invalid_utf8"' in record and b'"raw_b64": "/yByYXc="' in record
+
+
+def test_drift_flows_to_the_store_once_and_to_metrics() -> None:
+    p = pipeline(drift={"after_seconds": 75, "model": "atlas-2", "surface": "chat"})
+    events = []
+    for message in TrafficSimulator(p.cfg.simulator, START).take(30_000):
+        events += p.detect(p.classify(message.value))
+    refusal = [e for e in events if e.metric == "refusal"]
+    assert refusal, "the injected refusal rise was detected"
+    assert {(e.segment["model"], e.segment["surface"]) for e in events} == {("atlas-2", "chat")}
+    for event in events + events:  # re-delivery must not double anything
+        p.record(event)
+    assert len(p.store.saved) == len(events)  # type: ignore[attr-defined]
+    got = p.metrics.registry.get_sample_value(
+        "driftmon_drift_events_total",
+        {
+            **{k: refusal[0].segment.get(k, "all") for k in ("model", "surface", "locale")},
+            "policy_area": "all",
+            "metric": "refusal",
+            "direction": "up",
+            "severity": refusal[0].severity,
+        },
+    )
+    assert got == 1
+    state = p.metrics.registry.get_sample_value(
+        "driftmon_detector_state",
+        {
+            "model": "atlas-2",
+            "surface": "chat",
+            "locale": "en-US",
+            "policy_area": "all",
+            "metric": "refusal",
+            "state": "watching",
+        },
+    )
+    assert state == 1
+
+
+class FailingStore(ListStore):
+    def add_counts(self, rows: object) -> None:
+        raise StoreError("database is down")
+
+
+def test_counts_are_kept_when_the_store_fails() -> None:
+    p = pipeline()
+    p.store_factory = FailingStore
+    for message in TrafficSimulator(p.cfg.simulator, START).take(100):
+        p.detect(p.classify(message.value))
+    with pytest.raises(StoreError):
+        p.flush_counts()
+    kept: list[CountRow] = list(p.pending_counts)
+    assert sum(r.samples for r in kept) == 100
+    p._store = ListStore()
+    assert p.flush_counts() == len(kept)
+    assert p.pending_counts == []

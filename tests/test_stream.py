@@ -1,0 +1,153 @@
+"""End to end on real parts: embedded Tansu broker, a `driftmon worker` process, SQLite store.
+
+Simulated samples with a refusal-rate rise in one segment (model atlas-2 on the chat surface)
+and a handful of malformed messages go in; the test waits (bounded) for every message to be
+consumed and checks the drift event in the store and in /metrics, that no stable segment
+produced one, and that every bad message is in the DLQ with its reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from monitor.broker import EmbeddedBroker, ensure_topics
+from monitor.config import Config, parse_config
+from monitor.migrate import upgrade
+from monitor.simulate import TrafficSimulator
+from monitor.store import Store
+from monitor.testing import WorkerProcess, metric_value, wait_until
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 16, 9, tzinfo=UTC)
+SAMPLES = 24_000  # 240 simulated seconds at 100/s; the drift starts at 120 s
+BAD = {
+    b"this is not json": "not_json",
+    b"\xff\xfe\xfd": "invalid_utf8",
+    b'["a", "list"]': "not_an_object",
+    b'{"sample_id": "x"}': "missing_field",
+    b'{"sample_id": "y", "ts": "2026-11-16T09:00:00Z", "model": "m", "surface": "chat", '
+    b'"locale": "en-US", "messages": []}': "empty_messages",
+    b'{"sample_id": 5, "ts": "2026-11-16T09:00:00Z", "model": "m", "surface": "chat", '
+    b'"locale": "en-US", "messages": [{"role": "user", "content": "hi"}]}': "wrong_type",
+    b'{"pad": "' + b"x" * 300_000 + b'"}': "oversized",
+}
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as running:
+        yield running
+
+
+def scenario(store_url: str) -> Config:
+    return parse_config(
+        {
+            "store": {"url": store_url},
+            "worker": {"flush_interval": 1.0},
+            "simulator": {
+                "rate": 100,
+                "seed": 11,
+                "bad_fraction": 0.0,
+                "drift": {"after_seconds": 120, "model": "atlas-2", "surface": "chat"},
+            },
+        }
+    )
+
+
+def publish(bootstrap: str, cfg: Config) -> int:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_request_size=2**21)
+    good = TrafficSimulator(cfg.simulator, START).take(SAMPLES)
+    spacing = SAMPLES // (len(BAD) + 1)
+    bad = iter(BAD)
+    for i, message in enumerate(good):
+        producer.send(cfg.broker.topics.samples, key=message.key, value=message.value)
+        if i % spacing == spacing - 1 and (payload := next(bad, None)) is not None:
+            producer.send(cfg.broker.topics.samples, key=b"bad", value=payload)
+    producer.flush()
+    producer.close()
+    return len(good)
+
+
+def dlq_records(bootstrap: str, topic: str, expected: int) -> list[dict]:
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    records: list[dict] = []
+
+    def poll() -> bool:
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend(json.loads(r.value) for r in batch)
+        return len(records) >= expected
+
+    try:
+        wait_until(poll, 30, f"{expected} DLQ records")
+    finally:
+        consumer.close()
+    return records
+
+
+def test_injected_drift_is_detected_stored_and_exported(broker: EmbeddedBroker, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'driftmon.db'}"
+    upgrade(url)
+    cfg = scenario(url)
+    ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
+    good = publish(broker.bootstrap, cfg)
+    store = Store(url)
+    with WorkerProcess(cfg, broker.bootstrap, tmp_path) as worker:
+        received = lambda: metric_value(worker.metrics_url, "driftmon_samples_received_total")  # noqa: E731
+        wait_until(lambda: received() >= good + len(BAD), 240, "every message consumed")
+
+        def drift_stored() -> list:
+            return [
+                e
+                for e in store.events()
+                if e.metric == "refusal" and e.segment["model"] == "atlas-2"
+            ]
+
+        events = wait_until(drift_stored, 60, "the refusal drift event in the store")
+        exported = wait_until(
+            lambda: metric_value(
+                worker.metrics_url,
+                "driftmon_drift_events_total",
+                model="atlas-2",
+                surface="chat",
+                metric="refusal",
+                direction="up",
+            ),
+            30,
+            "the drift event counter",
+        )
+        verdicts = metric_value(worker.metrics_url, "driftmon_verdicts_total")
+        dlq_total = metric_value(worker.metrics_url, "driftmon_dlq_messages_total")
+        assert worker.running, worker.log()
+
+    assert verdicts == good, "every good message became exactly one verdict"
+    assert dlq_total == len(BAD)
+    assert exported == len(events)
+    event = events[0]
+    assert event.segment["surface"] == "chat" and event.direction == "up"
+    assert event.before.high < event.after.low
+    assert event.change_ts >= START
+    everything = store.events()
+    strays = [
+        e for e in everything if (e.segment["model"], e.segment["surface"]) != ("atlas-2", "chat")
+    ]
+    assert strays == [], [e.describe() for e in strays]
+    assert len({e.id for e in everything}) == len(everything)
+
+    records = dlq_records(broker.bootstrap, cfg.broker.topics.dlq, len(BAD))
+    by_raw = {base64.b64decode(r["raw_b64"]): r["reason"] for r in records}
+    assert by_raw == BAD
+    assert all(r["detail"] and r["source"]["topic"] == cfg.broker.topics.samples for r in records)
+    counts = store.counts()
+    assert sum(row.samples for row in counts) == good
+    store.close()
