@@ -195,6 +195,14 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
         except StoreError as exc:
             log.error("hourly counts not written yet (kept for the next flush): %s", exc)
 
+    @app.on_before_shutdown.connect
+    async def flush_on_stop(app: faust.App, **kwargs: Any) -> None:
+        """A graceful stop writes what has been counted since the last flush."""
+        try:
+            await asyncio.to_thread(p.flush_counts)
+        except StoreError as exc:
+            log.error("hourly counts lost at shutdown, store unavailable: %s", exc)
+
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         body = generate_latest(p.metrics.registry)

@@ -106,6 +106,10 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
@@ -115,11 +119,19 @@ class EmbeddedBroker:
         self.stop()
 
 
+def topic_names(topics: Topics) -> list[str]:
+    return [topics.samples, topics.verdicts, topics.drift_events, topics.dlq]
+
+
 def ensure_topics(
-    bootstrap: str, topics: Topics, partitions: int, replication: int = 1, timeout: float = 20.0
+    bootstrap: str,
+    topics: Topics | list[str],
+    partitions: int,
+    replication: int = 1,
+    timeout: float = 20.0,
 ) -> None:
-    """Create the four topics if they do not exist yet (existing ones are left as they are)."""
-    names = [topics.samples, topics.verdicts, topics.drift_events, topics.dlq]
+    """Create the topics that do not exist yet (existing ones are left as they are)."""
+    names = topics if isinstance(topics, list) else topic_names(topics)
     deadline = time.monotonic() + timeout
     while True:
         try:

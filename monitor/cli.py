@@ -96,7 +96,7 @@ def produce(
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import produce_file
 
-    sent = produce_file(file, target, cfg.broker.topics.samples)
+    sent = produce_file(file, target, cfg.broker.topics.samples, cfg.broker.partitions)
     typer.echo(f"published {sent} message(s) from {file} to {cfg.broker.topics.samples}")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
 from monitor.schema import CATEGORIES, PromptHarm, RefusalLabel, RefusalScore
@@ -41,8 +42,14 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.MULTILINE)
 
 
-def _any(words: Iterable[str]) -> str:
-    return "(?:" + "|".join(words) + ")"
+def _any(alternatives: str) -> str:
+    """A non-capturing group of ``|``-separated regex alternatives."""
+    return "(?:" + alternatives + ")"
+
+
+def _words(text: str, sep: str | None = None) -> list[str]:
+    """The words of a lexicon written as one string (space- or ``sep``-separated)."""
+    return text.split(sep)
 
 
 def _squash(evidence: float) -> float:
@@ -50,8 +57,20 @@ def _squash(evidence: float) -> float:
     return 0.0 if evidence <= 0 else 1.0 - math.exp(-evidence)
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The plain text every match of ``pattern`` starts with ('' if it starts with syntax)."""
+    prefix = []
+    for i, ch in enumerate(pattern):
+        if ch in "\\.^$*+?{}[]()|" or pattern[i + 1 : i + 2] in ("*", "?", "{"):
+            break
+        prefix.append(ch)
+    return "".join(prefix)
+
+
 class Phrases:
     """Patterns that each start with literal text, matched one by one, counted at word starts.
+
+    A pattern whose literal start is absent from the text costs one ``str.find``.
 
     >>> Phrases([r"sorry,? but", r"i can't help"]).starts("well, sorry, but i can't help it")
     [6, 19]
@@ -61,7 +80,8 @@ class Phrases:
 
     def __init__(self, patterns: Iterable[str], *, non_ascii: bool = False) -> None:
         self._compiled = tuple(
-            (re.compile(p, re.MULTILINE), p[:1].isascii() and p[:1].isalpha()) for p in patterns
+            (re.compile(p, re.MULTILINE), _literal_prefix(p), p[:1].isascii() and p[:1].isalpha())
+            for p in patterns
         )
         self._non_ascii = non_ascii  # every pattern needs a non-ASCII character to match
 
@@ -71,8 +91,11 @@ class Phrases:
         if self._non_ascii and text.isascii():
             return
         stop = len(text) if end is None else end
-        for pattern, at_word in self._compiled:
-            for match in pattern.finditer(text, start, stop):
+        for pattern, prefix, at_word in self._compiled:
+            first = text.find(prefix, start, stop) if len(prefix) > 1 else start
+            if first < 0:
+                continue
+            for match in pattern.finditer(text, first, stop):
                 i = match.start()
                 if not at_word or i == 0 or not text[i - 1].isalnum():
                     yield match
@@ -92,48 +115,67 @@ def _start(match: re.Match[str]) -> int:
 
 
 class Lexicon:
-    """Labelled words, stems (``kill*``) and phrases, matched on tokens by set lookups.
+    """Labelled words, stems (``kill*``) and phrases, matched on tokens by set operations.
 
-    ``hits`` counts, per label, the distinct entries found in the text.
+    Which labels a distinct token carries is learnt once and kept (bounded), so that on a
+    stream of chat text the work per message is a few set operations in C plus a loop over
+    the handful of tokens that match something.
 
     >>> lex = Lexicon({"violence": "kill*|dead body", "sexual": "porn*"})
     >>> lex.hits(tokens("He killed them; a dead body. Killing."))
-    {'violence': 2}
+    {'violence': 3}
     """
 
+    _MEMORY = 500_000  # distinct tokens remembered before starting afresh
+
     def __init__(self, entries: Mapping[str, str]) -> None:
-        self._words: dict[str, list[tuple[str, str]]] = {}
+        self._words: dict[str, list[str]] = {}
         self._stems: dict[str, list[tuple[str, str]]] = {}
-        self._phrases: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for label, spec in entries.items():
             for entry in filter(None, (e.strip() for e in spec.split("|"))):
                 words = tuple(_TOKEN.findall(entry.lower()))
                 if entry.endswith("*") and len(words) == 1 and len(words[0]) >= 3:
                     self._stems.setdefault(words[0][:3], []).append((words[0], label))
                 elif len(words) == 1:
-                    self._words.setdefault(words[0], []).append((entry, label))
+                    self._words.setdefault(words[0], []).append(label)
                 elif words:
-                    self._phrases.setdefault(words[0], []).append((words[1:], label, entry))
+                    self._phrases.setdefault(words[0], []).append((words[1:], label))
                 else:
                     raise ValueError(f"lexicon entry {entry!r} under {label!r} has no word in it")
+        self._firsts = frozenset(self._phrases)
+        self._seen: set[str] = set()
+        self._labels: dict[str, tuple[str, ...]] = {}
+
+    def _learn(self, tok: str) -> None:
+        labels = list(self._words.get(tok, ()))
+        labels += [label for stem, label in self._stems.get(tok[:3], ()) if tok.startswith(stem)]
+        if labels:
+            self._labels[tok] = tuple(labels)
+        self._seen.add(tok)
 
     def hits(self, toks: list[str]) -> dict[str, int]:
-        found: set[tuple[str, str]] = set()
-        words, stems, phrases = self._words, self._stems, self._phrases
-        for tok in set(toks):
-            for entry, label in words.get(tok, ()):
-                found.add((label, entry))
-            for stem, label in stems.get(tok[:3], ()):
-                if tok.startswith(stem):
-                    found.add((label, stem))
-        if phrases:
-            for i, tok in enumerate(toks):
-                for rest, label, entry in phrases.get(tok, ()):
-                    if tuple(toks[i + 1 : i + 1 + len(rest)]) == rest:
-                        found.add((label, entry))
+        """Occurrences per label of every entry found in ``toks``."""
+        bag = Counter(toks)
+        new = bag.keys() - self._seen
+        if new:
+            if len(self._seen) + len(new) > self._MEMORY:
+                self._seen.clear()
+                self._labels.clear()
+                new = set(bag)
+            for tok in new:
+                self._learn(tok)
         counts: dict[str, int] = {}
-        for label, _ in found:
-            counts[label] = counts.get(label, 0) + 1
+        for tok in bag.keys() & self._labels.keys():
+            for label in self._labels[tok]:
+                counts[label] = counts.get(label, 0) + bag[tok]
+        firsts = bag.keys() & self._firsts
+        if firsts:
+            for i, tok in enumerate(toks):
+                if tok in firsts:
+                    for rest, label in self._phrases[tok]:
+                        if tuple(toks[i + 1 : i + 1 + len(rest)]) == rest:
+                            counts[label] = counts.get(label, 0) + 1
         return counts
 
 
@@ -150,20 +192,22 @@ _HELP_VERBS = _any(
     "answer|respond|offer|produce|condone|promote|encourage|endorse|facilitate|participate|"
     "discuss|suggest|recommend|disclose|reveal|do that|do this|go along|continue|teach|tell you|"
     "explain how|describe how|role-?play|pretend|act as|take part|access|look up|find|"
-    "be of (?:help|assistance)".split("|")
+    "be of (?:help|assistance)|providing|helping|assisting|sharing|giving|writing|creating|"
+    "generating|discussing|answering|doing that|doing this|do exactly|do what you|go into|"
+    "get into|go there"
 )
 _CANT = _any(
     "can ?not|can't|cant|won't|will not|shouldn't|should not|must not|am unable to|'m unable to|"
     "am not able to|'m not able to|am not going to|'m not going to|am not allowed to|"
     "'m not allowed to|am not permitted to|'m not permitted to|do not feel comfortable|"
-    "don't feel comfortable|would rather not|'d rather not|refuse to|decline to".split("|")
+    "don't feel comfortable|would rather not|'d rather not|refuse to|decline to"
 )
 _ADVERB = (
     r"(?:(?:in good conscience|ethically|responsibly|possibly|directly|personally|help you|"
     r"really|fully|safely)\s+)?(?:be able to\s+)?"
 )
 _EN_STRONG = [
-    *(rf"{who}\s*{_CANT}\s+{_ADVERB}{_HELP_VERBS}" for who in "i we and so thus therefore".split()),
+    *(rf"{who}\s*{_CANT}\s+{_ADVERB}{_HELP_VERBS}" for who in _words("i we and so thus therefore")),
     r"i\s+(?:must|have to|need to|will have to|'ll have to)\s+(?:respectfully\s+|politely\s+)?"
     r"(?:decline|refuse|refrain)",
     r"sorry,?\s+but\s+(?:i\b|i'm|as an|that(?:'s| is) not|this (?:is|isn't)|it(?:'s| is) not|"
@@ -177,7 +221,12 @@ _EN_STRONG = [
     r"against (?:my|the|openai's|our) (?:programming|guidelines|policies|policy|principles|"
     r"ethical|content|usage|terms|rules|values)",
     r"violates? (?:my|the|openai's|our) (?:programming|guidelines|policies|policy|content|usage)",
-    r"not something (?:i|we) (?:can|will|am able to|'m able to)\b",
+    r"not something (?:i|we)(?: can| will|'m able| am able|'m willing| am willing|'m going| am "
+    r"going)\b",
+    r"sorry,? but no\b",
+    r"unfortunately,? no\b",
+    r"understand[^.!?\n]{0,60}, but no\b",
+    r"it would be (?:irresponsible|inappropriate|unethical|wrong|unsafe) (?:of me|for me) to",
     r"i (?:do not|don't) (?:provide|support|condone|engage in|promote|encourage|create|generate|"
     r"assist with|help with|give out|share)\b",
     rf"i(?:'m| am) (?:just )?an ai(?: language model)?(?: developed by [a-z]+)?,? (?:and|so) i "
@@ -210,11 +259,23 @@ _EN_STRONG = [
     r"lo siento,? pero\b",
     r"como (?:una? )?(?:ia|inteligencia artificial|modelo de lenguaje),? no\b",
     r"no (?:me )?es (?:posible|apropiado|ético) (?:ayudar|proporcionar|dar|responder)",
+    r"no es algo con lo que pueda",
+    r"debo rechazar",
+    r"tengo que (?:negarme|rechazar)",
+    r"no voy a (?:ayudar|ayudarte|ayudarle|entrar|proporcionar|dar|hacer|escribir|crear)",
+    r"no puedo hacer\b",
+    *(rf"{sorry},? pero\b" for sorry in ("disculpa", "disculpe", "perdona", "perdón")),
+    r"va en contra de (?:mis|las) (?:normas|políticas|directrices|reglas)",
     r"je ne (?:peux|suis pas en mesure de|vais pas) (?:pas )?(?:vous |t'|te )?(?:aider|fournir|"
     r"donner|répondre|assister|accéder|générer|créer|écrire|satisfaire)",
     r"désolée?,? mais\b",
     r"en tant qu'(?:ia|intelligence artificielle|assistant|modèle de langage),? je ne\b",
     r"je (?:dois )?(?:refuse|décliner)",
+    r"il m'est impossible de",
+    r"ce n'est pas quelque chose que je (?:peux|vais|suis)",
+    r"je ne (?:peux|vais) pas (?:faire|vous aider|t'aider|répondre|fournir|écrire|créer)",
+    r"je n'entrerai pas\b",
+    r"(?:cela|ça) va à l'encontre de (?:mes|mon|ma)",
     *(
         rf"{who} (?:kann|darf|werde|können|dürfen|werden) (?:ihnen |dir |euch )?(?:dabei |damit |"
         rf"hierbei |bei (?:dieser|der) anfrage )?(?:leider )?(?:nicht|keine)\b.{{0,40}}?(?:helfen|"
@@ -225,6 +286,15 @@ _EN_STRONG = [
     r"als (?:ki|künstliche intelligenz|sprachmodell|ki-assistent),? (?:kann|darf) ich (?:nicht"
     r"|keine)",
     r"ich bin nicht in der lage\b",
+    r"kann ich\b[^.!?\n]{0,80}?\b(?:nicht|keine)\b[^.!?\n]{0,20}?(?:helfen|unterstützen|tun|"
+    r"machen|beantworten|geben|liefern|erstellen|schreiben)",
+    r"muss ich ablehnen",
+    r"ich muss (?:das |diese anfrage |dies )?ablehnen",
+    r"helfe ich nicht\b",
+    r"werde ich nicht helfen",
+    r"gehe ich nicht\b",
+    *(rf"{sorry},? aber\b" for sorry in ("entschuldige", "entschuldigung", "sorry")),
+    r"verstößt gegen meine",
     r"não (?:posso|consigo|vou) (?:ajudar|ajudá-lo|ajudá-la|te ajudar|fornecer|auxiliar|dar|"
     r"criar|gerar|escrever|responder|atender|cumprir)",
     *(rf"{sorry},? mas\b" for sorry in ("desculpe", "sinto muito", "lamento")),
@@ -232,6 +302,12 @@ _EN_STRONG = [
     r"non (?:posso|riesco a|sono in grado di) (?:aiutarti|aiutarla|aiutare|fornire|fornirti|"
     r"assisterti|dare|darti|creare|generare|scrivere|rispondere|soddisfare)",
     r"mi dispiace,? ma\b",
+    r"devo rifiutare",
+    r"non posso fare\b",
+    r"va contro le mie",
+    r"devo recusar",
+    r"não posso fazer\b",
+    r"vai contra as minhas",
     r"come (?:un'? ?)?(?:ia|intelligenza artificiale|modello linguistico),? non\b",
 ]
 _CJK_STRONG = [  # ja, zh (no word boundaries; skipped for ASCII text)
@@ -290,7 +366,8 @@ _REFUSAL_WEAK = Phrases(
         ),
         r"despicable\b",
         r"morally wrong\b",
-        r"it(?:'s| is) (?:always )?(?:important|essential|crucial|better|best) to (?:respect|follow|"
+        r"it(?:'s| is) (?:always )?(?:important|essential|crucial|better|best) to (?:respect|"
+        r"follow|"
         r"maintain|prioriti[sz]e (?:safety|ethic|the (?:safety|well))|treat (?:others|everyone)|"
         r"act (?:ethically|responsibly)|obey|abide|take responsibility)",
         r"if you have any other (?:non-\w+ |legal |legitimate )?(?:questions|topics|requests)",
@@ -301,7 +378,7 @@ _REFUSAL_WEAK = Phrases(
 )
 # Signs that help follows a refusal: the model declines one thing and offers another.
 _HELP_TAIL = (
-    r"\b,?\s*(?:i (?:can|could|would be happy to|'d be happy to|'m happy to|am happy to)|here "
+    r"\b,?\s*(?:i (?:can|could)(?!'t| ?not)|i (?:would be|'d be|'m|am) happy to|here "
     r"(?:are|is|'s)|you (?:can|could|might|may)|there are|some|if you(?:'re| are)|it(?:'s| is) "
     r"(?:possible|worth)|i (?:can|could) (?:tell|offer|provide|give|share|suggest|explain)|let me|"
     r"consider|i (?:would |'d )?(?:suggest|recommend|encourage)|it(?:'s| is| would be) (?:better|"
@@ -311,8 +388,10 @@ _HELP_MARKER = Phrases(
     [
         *(
             lead + _HELP_TAIL
-            for lead in "however|that said|that being said|but|instead|alternatively|"
-            "nevertheless|still".split("|")
+            for lead in _words(
+                "however|that said|that being said|but|instead|alternatively|nevertheless|still",
+                "|",
+            )
         ),
         r"what i can do\b",
         r"here are some (?:general|safe|legal|alternative|tips|suggestions|ways)",
@@ -332,7 +411,7 @@ _YIELD = Phrases(
         *(
             lead + r",? (?:since|if|as|here|i (?:can|will|'ll|could|shall)|let's|you (?:could|can|"
             r"might))"
-            for lead in "however|but|that said|anyway|anyways|now".split("|")
+            for lead in _words("however|but|that said|anyway|anyways|now", "|")
         ),
         r"since you (?:insist|asked|want)",
         r"if you(?:'re| are) (?:still |really )?(?:determined|interested|insist)",
@@ -353,9 +432,11 @@ _TAG = _rx(
 _NAME = _rx(r"^[ \t>*_]*([^\W\d][\w.' -]{0,18}(?:\s*\([^)\n]{1,12}\))?\s?:)(?=[ \t]|$)")
 _BOTLIKE = _rx(r"gpt|\bdan\b|bot\b|\bai\b|jailbr|developer mode|anti|evil|unfiltered|aligned")
 _NOT_PERSONA = frozenset(
-    "note|notes|warning|disclaimer|example|examples|output|step|tip|tips|summary|conclusion|"
-    "answer|question|important|caution|update|edit|source|sources|pros|cons|option|result|"
-    "ingredients|instructions|materials|title|verse|chorus|q|a|input|response|moral".split("|")
+    _words(
+        "note notes warning disclaimer example examples output step tip tips summary conclusion "
+        "answer question important caution update edit source sources pros cons option result "
+        "ingredients instructions materials title verse chorus q a input response moral"
+    )
 )
 _MORAL = _rx(
     r"\b(?:important|respect\w*|ethic\w*|appropriate|inappropriate|harm\w*|safe\w*|dignity|"
@@ -412,10 +493,8 @@ def _segment(text: str) -> tuple[RefusalLabel, float]:
     if _substance(before) > _LATE and len(_LIST_ITEM.findall(before)) + before.count(". ") >= 2:
         # a substantive answer first, then a caveat or a narrow "I can't give more detail"
         return "compliance", 0.25
-    after = text[first:]
-    end = min((i for i in (after.find("\n"), after.find(". ")) if i >= 0), default=len(after))
     strength = min(1.0, 0.75 + 0.08 * (len(cues) - 1) + 0.04 * weak)
-    if _helps(after[end:]):
+    if _helps(text[first + 1 :]):
         return "partial_refusal", min(strength, 0.7)
     return "full_refusal", strength
 
@@ -492,7 +571,8 @@ class RuleRefusal:
 # --------------------------------------------------------------------------------------------
 _PEOPLE_NOUNS = (
     "wife|husband|spouse|partner|boyfriend|girlfriend|ex|ex-\\w+|boss|neighbou?rs?|teachers?|"
-    "friends?|brother|sister|mom|mother|dad|father|parents?|child|children|kids?|baby|babies|son|"
+    "friends?|(?:step|half-?)?(?:brother|sister|mom|mother|dad|father|son|daughter)|parents?|"
+    "journalist|reporter|trainer|coach|child|children|kids?|baby|babies|son|"
     "daughter|roommate|coworkers?|co-workers?|colleagues?|classmates?|family|man|men|woman|women|"
     "girls?|boys?|guys?|lady|stranger|strangers|cops?|officers?|policem[ae]n|president|"
     "politicians?|senator|judge|witness|victims?|enemy|enemies|rival|landlord|tenant|doctor|nurse|"
@@ -507,7 +587,8 @@ _PERSON = (
 )
 _PRIVATE = (
     rf"(?:someone|somebody|a person|a stranger|people|(?:my|his|her|their|this|that)\s+"
-    rf"(?:\w+\s+)?(?:{_PEOPLE_NOUNS})\b)"
+    rf"(?:\w+\s+)?(?:{_PEOPLE_NOUNS})\b|(?:the|a) (?:\w+ )?(?:{_PEOPLE_NOUNS}) (?:who|that|from|"
+    r"at|in)\b|[a-z]+ [a-z]+ from [a-z]+)"
 )
 _GROUPS = (
     "women|men|girls|black people|blacks|white people|whites|asian people|asians|hispanics|"
@@ -525,8 +606,8 @@ _REQUEST = (
     r"of)\b|\b(?:best|easiest|quickest|fastest|safest|most effective|simplest|good|cheapest) "
     r"(?:way|ways|method|methods|place|places|strateg\w+|tips?)\b|\bhelp me\b|\bteach me\b|"
     r"\btell me how\b|\bshow me\b|\bgive me\b|\binstructions?\b|\bstep[- ]by[- ]step\b|\bguide\b|"
-    r"\btutorial\b|\bwhere (?:can|could|do|should|would) (?:i|we|one)\b|\bwrite (?:me )?(?:a|an|"
-    r"some)\b|\bi (?:want|need|plan|intend|am going|'m going|would like|wanna) to\b|\bcan you\b|"
+    r"\btutorial\b|\bwhere (?:can|could|do|should|would) (?:i|we|one)\b|\bwrite\b|\bfind\b|"
+    r"\bdig up\b|\bi (?:want|need|plan|intend|am going|'m going|would like|wanna) to\b|\bcan you\b|"
     r"\bgenerate\b|\bcreate (?:a|an|some)\b|\bexplain how\b|\bwhat (?:should|would|do|can) i\b|"
     r"\brecipe\b|\bwhat(?:'s| is| are) (?:the|some|a) (?:best|easiest|good|effective|quickest)|"
     r"\bwhich\b|\bways? (?:that )?(?:i|we|you|one) (?:can|could)\b|\bwhat \w+ (?:can|should|"
@@ -556,7 +637,8 @@ _DEFINITION = _rx(
 # Prompt harm
 # --------------------------------------------------------------------------------------------
 _VIOLENT_VERBS = (
-    "kill|murder|stab|shoot|hit|strangle|choke|poison|beat up|beat|assault|attack|hurt|harm|torture|"
+    "kill|murder|stab|shoot|hit|strangle|choke|poison|beat up|beat|assault|attack|hurt|harm|"
+    "torture|"
     "kidnap|abduct|maim|injure|knock out|knock \\w+ out|behead|decapitate|execute|slaughter|"
     "massacre|run over|drown|suffocate|smother|burn|set fire to|punch|kick|slap|whip|mutilate|"
     "dismember|eliminate|liquidate|take out|get rid of|off|bury|hang|lynch|rape|molest|"
@@ -570,7 +652,9 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"get away with (?:murder|killing)|dispose of (?:a|the) (?:dead )?body|hide (?:a|the) "
         r"(?:dead )?body|hire (?:a|an) (?:hitman|assassin)|find (?:a|an) (?:hitman|assassin)|"
         r"where (?:can|could) i find a hitman|poison (?:my|his|her|their|someone)|"
-        r"(?:make|train) (?:my|a) dog (?:to )?attack|(?:replicate|recreate|repeat|copy|carry out|"
+        r"(?:make|train) (?:my|a) dog (?:to )?attack|make (?:\w+ )?(?:my|his|her|their|a|the|"
+        r"this|that) (?:\w+ )?\w+ (?:suffer|pay|bleed|disappear)|without leaving (?:marks|a mark|"
+        r"bruises|traces)|(?:replicate|recreate|repeat|copy|carry out|"
         r"commit|plan|organi[sz]e) (?:a |an |another |the )?(?:\w+ )?(?:holocaust|9/11|massacre|"
         r"genocide|school shooting|mass shooting|terror(?:ist)? attacks?|bombing|columbine|"
         r"attacks? on)|without (?:leaving|being) (?:a trace|traced) "
@@ -578,7 +662,8 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         rf"\b(?:{_VIOLENT_VERBS})\s+(?:\w+\s+)?{_PERSON}|\b(?:knock|beat|rough|finish|take|"
         rf"hit|shoot|stab|kill)\s+{_PERSON}\s+(?:out|up|off|down)\b|\bgive\s+{_PERSON}\s+an?\s+"
         r"(?:electric )?shock|\bbreak (?:someone|somebody|him|her|them|[\w']+'s|his|her|their|my "
-        r"\w+'s) (?:legs?|arms?|neck|bones?|nose|jaw|fingers?|kneecaps?)|\bhitman\b|\bassassinate\b|\bgenocide\b|"
+        r"\w+'s) (?:legs?|arms?|neck|bones?|nose|jaw|fingers?|kneecaps?)|\bhitman\b|"
+        r"\bassassinate\b|\bgenocide\b|"
         r"\bethnic cleansing\b|\bbomb (?:a|the) (?!enemy base)\w+|\bblow up (?:a|the) (?:building|"
         r"school|church|mosque|synagogue|car|plane|bus|train|crowd|hospital|city)",
     ),
@@ -587,7 +672,9 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"\b(?:kill myself|end my (?:own )?life|commit suicide|take my (?:own )?life|hang myself|"
         r"slit my wrists?|cut myself|hurt myself|harm myself|self-harm without|starve myself|"
         r"overdose on|lethal dose|painless(?:ly)? (?:way to )?(?:die|suicide|kill)|i want to die|"
-        r"want to end it all|pro-ana|thinspo|make myself (?:throw up|vomit|bleed))",
+        r"want to end it all|pro-ana|thinspo|make myself (?:throw up|vomit|bleed)|(?:pills|"
+        r"painkillers|tablets|paracetamol|tylenol|dose)\b[^.?!]{0,50}\b(?:not wake up|never wake "
+        r"up|to die|kill (?:me|myself)|end (?:it|my life)))",
         r"\b(?:suicide|self-harm|self harm|overdose|anorexi\w+|bulimi\w+|purging)\b",
     ),
     (
@@ -596,7 +683,9 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"girl|little boy)s?\W+(?:\w+\W+){0,4}(?:sex|sexual|nude|naked|porn|erotic|explicit|"
         r"aroused|seduce)|(?:sex|sexual|nude|naked|porn|erotic|seduce)\W+(?:\w+\W+){0,4}(?:child|"
         r"children|kid|kids|minor|minors|underage|preteen|\d{1,2}[- ]year[- ]old|schoolgirl)s?"
-        r"|revenge porn|sextort\w*|deepfake (?:porn|nudes?)|nudes? of (?:my|her|him|someone|a))",
+        r"|revenge porn|sextort\w*|deepfake (?:porn|nudes?)|nudes? of (?:my|her|him|someone|a)|"
+        r"(?:explicit|porn\w*|erotic|sex(?:ual)?) (?:\w+ ){0,4}(?:about|of|involving|with|to|"
+        r"between) (?:my|a|an|the|someone|her|him|this)\b)",
         r"\b(?:explicit|erotic|pornographic|porn|nsfw|smut|graphic sex\w*|sex scene|sexual "
         r"(?:story|scene|content|roleplay|fantasy)|hentai|make (?:him|her|them) have sex|"
         r"have sex with (?:a|an|my|her|him|someone)|drug (?:her|him|a girl|someone) (?:drink|to)"
@@ -614,7 +703,8 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"(?![^?.]*\b(?:mars|the moon|jupiter|venus|saturn|the sun|in space|outer space|"
         r"underwater|through walls|time ?travel|teleport|levitat|telekine|invisible|fly|breathe "
         r"(?:under|in)|speed of light|black hole|centuries|200 years|x-ray|mind|read minds|"
-        r"photosynthesi|hibernat|dinosaur|unicorn|dragon|magic|superpower|lava|volcano|sun's))|white "
+        r"photosynthesi|hibernat|dinosaur|unicorn|dragon|magic|superpower|lava|volcano|sun's))|"
+        r"white "
         r"supremac\w+|(?:racist|sexist|homophobic|transphobic|antisemitic|islamophobic|hateful)"
         r" (?:joke|jokes|poem|post|message|tweet|essay|story|slogan|rant|speech|song|meme)|"
         r"(?:slavery|the holocaust|apartheid|genocide|ethnic cleansing|the kkk|nazis?m?|hitler)"
@@ -623,22 +713,29 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"cleansing|the kkk|nazism|hitler|segregation) (?:a )?(?:good|great|justified|right|"
         r"beneficial|positive|necessary)|"
         r"(?:glorif|promot)\w+ (?:hate crimes|white supremacy|the holocaust|genocide|nazis?m?)|"
-        r"insult me|humiliate (?:someone|him|her|them|my))",
+        r"insult me|humiliate (?:someone|him|her|them|my)|(?:are|is) (?:all )?(?:subhuman|"
+        r"vermin|parasites|animals|cockroaches|inferior|savages|ruining (?:this|our|the) country)"
+        r"|should (?:all )?be (?:deported|exterminated|wiped out|sterili[sz]ed|gassed|expelled)|"
+        r"(?:most )?hurtful insults|insults? (?:\w+ ){0,3}(?:against|for) (?:people|\[|the|all))",
         rf"\b(?:insult|bully|cyberbully|harass|humiliate|troll|defame|slander|libel|threaten|"
         rf"intimidate|stalk|dox|doxx|shame|mock|demean|belittle|gaslight|manipulate|blackmail|"
         rf"discriminate against|make fun of)\s+(?:\w+\s+)?(?:{_PERSON}|{_GROUPS})|"
-        r"\b(?:ruin|destroy|tarnish|damage|wreck|sabotage|break down)\s+(?:\w+\s+)?(?:someone's|somebody's|"
-        r"his|her|their|my \w+'s|a person's|people's|this \w+'s|[\w']+'s) (?:reputation|life|self[- ]confidence|"
+        r"\b(?:ruin|destroy|tarnish|damage|wreck|sabotage|break down)\s+(?:\w+\s+)?(?:someone's|"
+        r"somebody's|"
+        r"his|her|their|my \w+'s|a person's|people's|this \w+'s|[\w']+'s) (?:reputation|life|"
+        r"self[- ]confidence|"
         r"self[- ]esteem|career|relationship|marriage)|\bracial slurs?\b|\bslurs? for\b|"
         r"\bhate speech\b|\bsabotage (?:my|a|the) (?:boss|coworker|colleague|rival)",
     ),
     (
         "illicit_weapons",
         r"\b(?:(?:make|build|assemble|construct|3d[- ]print|craft) (?:a |an |my own |homemade )?"
-        r"(?:pipe )?(?:bomb(?!\s+(?:cocktail|drink|shot))|explosive|ied|molotov|grenade|napalm|thermite|detonator|ghost gun|"
+        r"(?:pipe )?(?:bomb(?!\s+(?:cocktail|drink|shot))|explosive|ied|molotov|grenade|napalm|"
+        r"thermite|detonator|ghost gun|"
         r"untraceable (?:gun|firearm)|silencer|suppressor|zip gun|gun|firearm)|(?:cook|make|"
         r"synthesi[sz]e|produce|manufacture) (?:crystal )?(?:meth|methamphetamine|crack|heroin|"
-        r"fentanyl|lsd|mdma|ecstasy|ghb|cocaine)|sneak\w* (?:\w+ )?(?:on|onto) (?:a|an|the) (?:air)?plane|through (?:the )?(?:tsa|airport "
+        r"fentanyl|lsd|mdma|ecstasy|ghb|cocaine)|sneak\w* (?:\w+ )?(?:on|onto) (?:a|an|"
+        r"the) (?:air)?plane|through (?:the )?(?:tsa|airport "
         r"security|customs)|(?:sneak|smuggle|get) (?:a |my )?(?:weapons?|"
         r"guns?|knife|knives|drugs|bombs?) (?:on|onto|through|past|into)|launder (?:money|"
         r"cash)|money laundering|(?:without|not|avoid) (?:getting|being) caught|without paying|"
@@ -649,19 +746,24 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"counterfeit (?:money|bills|goods|cash)|fake (?:money|ids?|passports?|checks?|cheques?|"
         r"identity|identification)|stolen (?:credit card|items|goods|car)|insider trading|"
         r"(?:cheat|evade|dodge) (?:on )?(?:my |paying )?taxes|tax evasion|hotwire|pick ?pocket"
-        r"|shoplift\w*|rob (?:a|the|someone|my|this|that)\b|bribe (?:a|the|my)|hijack (?:a|the))",
+        r"|shoplift\w*|rob (?:a|the|someone|my|this|that)\b|bribe (?:a|the|my)|hijack (?:a|the)|"
+        r"(?:file|scratch|grind|remove|erase) (?:off )?(?:the )?serial numbers?|without a "
+        r"background check|(?:convert|modify|turn|make)\b[^.?!]{0,40}\b(?:fully automatic|full "
+        r"auto|full-auto|select fire|automatic fire)|auto sear|bump stock)",
         r"\b(?:buy|sell|get|obtain|smuggle|traffic|grow|deal|import) (?:some |illegal |black[- ]"
         r"market )?(?:drugs|cocaine|heroin|meth|fentanyl|lsd|mdma|ecstasy|crack|opioids|guns?|"
         r"firearms?|weapons?|ammunition|ammo|explosives|organs|ivory|a gun|an? (?:ar-15|ak-47))|"
         r"\b(?:steal\w*|stole|rob|robs|robb\w+|burgl\w+|break(?:ing)? in(?:to)?|loot\w*|mug|"
         r"mugg\w+|scam\w*|defraud\w*|swindl\w+|embezzl\w+|extort\w*|blackmail\w*|brib\w+|"
         r"counterfeit\w*|forg(?:e|ing|ed)|smuggl\w+|vandali[sz]\w+|arson|pickpocket\w*|kidnap\w*|"
-        r"sneak\w* (?:into|in|on|onto|past|through)|trespass\w*|shoplift\w*|hotwir\w+)\b(?!\s+(?:the show|the spotlight|a "
+        r"sneak\w* (?:into|in|on|onto|past|through)|trespass\w*|shoplift\w*|"
+        r"hotwir\w+)\b(?!\s+(?:the show|the spotlight|a "
         r"kiss|a glance|a look|someone's heart|her heart|his heart|a base|bases|the scene))|"
         r"\btake (?:someone's|somebody's|[\w']+'s|his|her|their) (?:wallet|purse|phone|car|money|"
         r"bike|laptop|credit card|keys|jewel\w+)|"
         r"\bburn (?:a|the|my|his|her|their) (?:\w+ )?(?:house|business|building|car|store|shop)"
-        r"(?: down)?|\bfake (?:a|my) (?:house ?fire|death|injury|accident)|\bscam\w*\b|\bfraud\w*\b",
+        r"(?: down)?|\bfake (?:a|my) (?:house ?fire|death|injury|accident)|\bscam\w*\b|"
+        r"\bfraud\w*\b",
     ),
     (
         "cbrn_dual_use",
@@ -680,7 +782,8 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
     ),
     (
         "cyber",
-        r"\b(?:(?:write|code|create|build|make|develop|program|deploy|spread|distribute)\w* (?:a |an "
+        r"\b(?:(?:write|code|create|build|make|develop|program|deploy|spread|distribute)\w* (?:a |"
+        r"an "
         r"|some |my own )?(?:\w+ )?(?:malware|ransomware|keylogger|spyware|trojan|computer virus|"
         r"worm|botnet|rootkit|backdoor|exploit|phishing (?:email|site|page|kit)|credential "
         r"stealer|rat)|ddos|sql injection attack|hack(?:ing)? into|crack (?:a |the |someone's |"
@@ -689,7 +792,8 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"figure out|find out|guess) (?:\w+ )?(?:someone's|somebody's|his|her|their|my \w+'s) "
         r"(?:\w+ )?(?:password|passcode|login|credentials)|bypass (?:2fa|two-factor|"
         r"authentication|a login|the login|drm|a paywall)|(?:hook|tap) into (?:my )?(?:\w+'s )?"
-        r"wi-?fi)",
+        r"wi-?fi|antivirus (?:won't|will not|can't|cannot) detect|undetectable (?:malware|"
+        r"keylogger|virus)|evade (?:antivirus|detection)|bypass (?:antivirus|edr))",
         r"\bhack\w*\b(?!\s+(?:my (?:productivity|workflow|sleep|morning|life)|together|away at))|"
         r"\b(?:malware|ransomware|keylogger|spyware|phishing|exploit|botnet|zero-day|0day)\b",
     ),
@@ -705,7 +809,10 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"laptop|messages|emails?))|secretly (?:record|film|monitor|track|watch)|hidden camera|"
         r"without (?:them|him|her|their|his) (?:knowing|knowledge|consent)|find out where "
         r"(?:\w+ ){0,3}lives|personal information (?:of|about|from) (?:my )?(?:customers|users|"
-        r"people|someone))",
+        r"people|someone)|dig up (?:everything|anything|all|dirt)|daily routine|home address and "
+        r"(?:phone|number|workplace)|(?:my [\w']+|someone's|somebody's|a person's|a stranger's) "
+        r"(?:home address|social security number|ssn|passport number|bank details|credit card "
+        r"(?:number|details)|medical records|password))",
         r"\b(?:my [\w']+ |someone's |somebody's |a person's |a stranger's |(?:his|her|their) "
         r"(?:[\w']+ )?)(?:(?:home|private|personal) "
         r"(?:address|email|phone)|social security number|ssn|passport number|credit card "
@@ -719,16 +826,42 @@ _HARM_RULES: tuple[tuple[str | None, str, str], ...] = (
         r"propaganda)|cheat on (?:my |the |a |an )?(?:final |next )?(?:exam|test|quiz)|"
         r"plagiari[sz]e|lie (?:for \w+ )?(?:in|to the) court|perjur\w+|fake my (?:own )?death"
         r"|(?:urinate|defecate|pee|poop) in public|annoy my neighbou?rs|create mass panic|"
-        r"break(?:ing)? the (?:speed limit|law)|speeding|traffic tickets|(?:blame|frame) (?:it on )?(?:someone"
-        r"|somebody) else|(?:blame|frame) \w+ (?:else )?for|break \w+ out of (?:jail|prison)|escape (?:from )?(?:jail|"
+        r"break(?:ing)? the (?:speed limit|law)|speeding|traffic tickets|(?:blame|"
+        r"frame) (?:it on )?(?:someone"
+        r"|somebody) else|(?:blame|frame) \w+ (?:else )?for|break \w+ out of (?:jail|prison)|"
+        r"escape (?:from )?(?:jail|"
         r"prison)|lie (?:\w+ ){0,3}(?:in |to (?:the )?)court|(?:a|my) new identity|step in poo)",
         r"\b(?:misinformation|disinformation|fake news|plagiari\w+|cheat\w*)\b",
     ),
 )
-_HARM_COMPILED = tuple((area, _rx(strong), _rx(action)) for area, strong, action in _HARM_RULES)
+# A few core phrases per area in es/fr/de (always harmful, whatever the framing).
+_HARM_INTL: dict[str | None, str] = {
+    "violence": r"\b(?:paliza|golpiza|hacerle daño a|agredir a|faire du mal à|agression contre|"
+    r"zusammenschlagen|verletzen, ohne|sin dejar marcas|sans laisser de traces|ohne spuren)",
+    "self_harm": r"\b(?:suicidarme|quitarme la vida|hacerme daño|me suicider|me faire du mal|"
+    r"mich umbringen|mich selbst verletzen|mir das leben nehmen|para no despertar|ne plus me "
+    r"réveiller|nicht mehr aufzuwachen)",
+    "sexual": r"\b(?:sexo (?:muy )?explícit|escena de sexo|mensaje sexual|scène de sexe|message "
+    r"sexuel|sexszene|sexnachricht|explizite sex)",
+    "hate_harassment": r"\b(?:acosar|harceler|mobben|mobbe|insultos más hirientes|insultes les "
+    r"plus blessantes|sous-hommes|infrahumanos|untermenschen)",
+    "illicit_weapons": r"\b(?:bomba casera|bombe artisanale|rohrbombe|totalmente automátic|"
+    r"entièrement automatique|en arme automatique|vollautomatisch|(?:arma|pistola|rifle|fusil|"
+    r"gewehr|waffe|glock)\w*[^?.!]{0,40}(?:sin licencia|sans permis|ohne waffenschein))",
+    "cbrn_dual_use": r"\b(?:ricina|ricine|rizin|sarín|ántrax|milzbrand|armas químicas|armes "
+    r"chimiques|chemiewaffen)",
+    "cyber": r"\b(?:rançongiciel|hackear|pirater|hacke ich|hacken|correo de phishing)",
+    "privacy_pii": r"\b(?:rastrear el móvil|sin que lo sepa|sans qu'il le sache|"
+    r"dirección y (?:el )?teléfono|l'adresse et le numéro|adresse und telefonnummer)",
+}
+_HARM_COMPILED = tuple(
+    (area, _rx(strong + ("|" + _HARM_INTL[area] if area in _HARM_INTL else "")), _rx(action))
+    for area, strong, action in _HARM_RULES
+)
 _REQUEST_RX = _rx(_REQUEST)
 _DEFENSIVE = _rx(
-    r"\b(?:protect|prevent|defend|detect|avoid being|stop (?:someone|people|them)|recogni[sz]e|"
+    r"\b(?:protect|prevent|defend|(?<!won't )(?<!not )detect|avoid being|stop (?:someone|people|"
+    r"them)|recogni[sz]e|"
     r"report|secure|keep (?:my|our)|safe from|warning signs|signs of|awareness|history of|"
     r"what happened|why did|legal (?:definition|consequences)|penalt(?:y|ies) for|is it illegal"
     r"|ethical hacking|cybersecurity|penetration test\w*|for a (?:class|course))\b"
@@ -770,7 +903,7 @@ class RulePromptHarm:
                 score = 0.75 if request else 0.45
             else:
                 continue
-            if definition and area != "privacy_pii":
+            if definition and area not in ("privacy_pii", "hate_harassment"):
                 score = min(score, 0.45)
             if benign and area in ("violence", "illicit_weapons", None):
                 score *= 0.5
@@ -831,51 +964,83 @@ _VIOLENT_ACT = (
     r"back|get out|go to hell|be banned|be expelled|disappear|go fuck|get the fuck|dumped|leave "
     r"(?:if|the country|this country|our country)|be sent back|ship (?:them|em) out"
 )
-_HATE_PATTERNS = _rx(
-    "|".join(
+# How a group is talked about. AFTER patterns start at the group ("§ are vermin"); BEFORE ones
+# end at it ("death to all §") and are tried on the text just before each mention; AROUND ones
+# straddle it ("make those § suffer").
+_HATE_AFTER = Phrases(
+    [
+        rf"§[^.!?\n]{{0,60}}\b(?:make|makes|fill|fills|made) (?:me|us) (?:\w+ ){{0,4}}"
+        rf"(?:{_NEG_EMOTION}|sick|boil|puke|vomit)",
+        rf"§[^.!?\n]{{0,50}}\b(?:are|is|were|'re|being|be|as|aren't|isn't|have|has)\b"
+        rf"[^.!?\n]{{0,40}}\b(?:{_DEROGATORY})\b",
+        rf"§[^.!?\n]{{0,20}}\b(?:should|must|deserve to|needs? to|ought to|will|shall|are going "
+        rf"to|gonna|would|can all|can)\b[^.!?\n]{{0,30}}\b(?:{_VIOLENT_ACT})\b",
+        r"§[^.!?\n]{0,30}\binfest\w*",
+        r"§ (?:are|is) (?:a |the )?(?:\w+ )?(?:scourge|infestation|invasion)",
+        rf"§ like (?:you|them)\b[^.!?\n]{{0,60}}\b(?:{_DEROGATORY}|{_VIOLENT_ACT}|{_NEG_EMOTION}"
+        r"|should|never|no)\b",
+        rf"§ (?:so |really |truly |utterly )?(?:{_DEROGATORY})\b",
+        r"§ (?:belong|should be|deserve to be) (?:in|behind) (?:a |the )?(?:zoo|cages?|prison|"
+        r"jail|camps?|bars|gas)",
+        r"§ (?:trash|scum|filth|vermin|garbage|pigs|rats|animals|parasites|pests?)\b",
+        r"§ (?:\w+ )?(?:disgust|sicken|repulse|revolt|annoy|nauseate)s? (?:me|us)",
+        rf"§.{{0,120}}\b(?:i|we)\b[^.!?\n]{{0,30}}\b(?:{_NEG_EMOTION})\b (?:them|every "
+        r"(?:single )?one of them|all of them|each of them)",
+        r"§[^.!?\n]{0,20}\b(?:do not|don't|does not|doesn't|will never|can never|can't|cannot|"
+        r"have no|has no|should never)\b (?:\w+ ){0,2}(?:belong|fit in|be trusted|"
+        r"be (?:a )?valuable|contribute|deserve|right|place|business|be allowed|be equal|"
+        r"be human)",
+        *(
+            rf"{who}(?:'ll| will|'m going to| am going to| are going to| want to| would love to|"
+            rf" should| must)\s+(?:\w+\s+)?(?:{_VIOLENT_ACT}|make)\s+(?:them|all of them|"
+            r"every one of them|each of them)\b"
+            for who in ("i", "we")
+        ),
+        *(
+            rf"{insult} like you"
+            for insult in _words(
+                "queers? cripples? bitch(?:es)? whores? sluts? dykes? fags? trann(?:y|ies)"
+            )
+        ),
+    ]
+)
+_HATE_BEFORE = _rx(
+    "(?:"
+    + "|".join(
         [
-            rf"\b(?:i|we|i'm|i am|i've|we're)\b[^.!?\n§]{{0,60}}\b(?:{_NEG_EMOTION})\b[^.!?\n]{{0,60}}§",
-            rf"§[^.!?\n]{{0,60}}\b(?:make|makes|fill|fills|made) (?:me|us) (?:\w+ ){{0,4}}"
-            rf"(?:{_NEG_EMOTION}|sick|boil|puke|vomit)",
-            rf"§[^.!?\n]{{0,50}}\b(?:are|is|were|'re|being|be|as|aren't|isn't|have|has)\b[^.!?\n]{{0,40}}\b(?:{_DEROGATORY})\b",
-            rf"§[^.!?\n]{{0,20}}\b(?:should|must|deserve to|needs? to|ought to|will|shall|are going "
-            rf"to|gonna|would|can all|can)\b[^.!?\n]{{0,30}}\b(?:{_VIOLENT_ACT})\b",
+            rf"\b(?:i|we|i'm|i am|i've|we're)\b[^.!?\n§]{{0,60}}\b(?:{_NEG_EMOTION})\b"
+            r"[^.!?\n]{0,60}",
             rf"\b(?:should|must|will|'ll|need to|ought to|want to|going to|gonna|would|wish|hope|"
-            rf"let's|let us|if only)\b[^.!?\n]{{0,40}}\b(?:{_VIOLENT_ACT})\b[^.!?\n]{{0,30}}§|"
-            rf"\b(?:execution|extermination|death|genocide|deportation) is the (?:only )?(?:solution|"
-            rf"answer)[^.!?\n]{{0,30}}§|\bnothing worse than (?:a |an |your )?§|\b(?:smarter|more "
-            rf"valuable|better|more intelligent|cleaner|worth more) than (?:any|a|an|all|that of a)"
-            rf" §",
-            r"\b(?:no|not|never) (?:place|space|room|compassion|respect|sympathy|mercy)\b[^.!?\n]"
-            r"{0,40}§|\bmust not let (?:any )?§|\bdeath to (?:all |the )?§|\bswarms? of §|§[^.!?\n]{0,30}"
-            r"\binfest\w*|§ (?:are|is) (?:a |the )?(?:\w+ )?(?:scourge|infestation|invasion)",
-            rf"§ like (?:you|them)\b[^.!?\n]{{0,60}}\b(?:{_DEROGATORY}|{_VIOLENT_ACT}|{_NEG_EMOTION}"
-            r"|should|never|no)\b",
+            rf"let's|let us|if only)\b[^.!?\n]{{0,40}}\b(?:{_VIOLENT_ACT})\b[^.!?\n]{{0,30}}",
+            r"\b(?:execution|extermination|death|genocide|deportation) is the (?:only )?"
+            r"(?:solution|answer)[^.!?\n]{0,30}",
+            r"\bnothing worse than (?:a |an |your )?",
+            r"\b(?:smarter|more valuable|better|more intelligent|cleaner|worth more) than (?:any|a|"
+            r"an|all|that of a) ",
+            r"\b(?:no|not|never) (?:place|space|room|compassion|respect|sympathy|mercy)\b"
+            r"[^.!?\n]{0,40}",
+            r"\bmust not let (?:any )?",
+            r"\bdeath to (?:all |the )?",
+            r"\bswarms? of ",
             rf"\b(?:{_NEG_EMOTION}|{_DEROGATORY})\b[^.!?\n]{{0,30}}\b(?:all|these|those|any|every|"
-            r"such)(?: the| of the| of| kinds? of| sorts? of)? §",
-            r"\brather (?:have|be|die)\b[^.!?\n]{0,50}§|\bnever trust\b[^.!?\n]{0,40}§|\btoo "
-            r"many ?§|\b(?:fucking|filthy|dirty|stupid|disgusting|damn|bloody|worthless|"
-            r"goddamn|subhuman|useless) §|\b(?:find|think|consider|call) (?:all |these |those |"
-            r"the )?§ (?:\w+ )?(?:so |really |truly |utterly )?(?:" + _DEROGATORY + r")\b",
-            rf"\b(?:make|see|watch|let) (?:all |those |these |the )?§ (?:\w+ )?(?:suffer|die|burn|rot|"
-            rf"hang|bleed|pay|disappear)|\bfuck (?:all |these |those |you )?§|§ (?:belong|should be|"
-            rf"deserve to be) (?:in|behind) (?:a |the )?(?:zoo|cages?|prison|jail|camps?|bars|gas)|"
-            rf"§ (?:trash|scum|filth|vermin|garbage|pigs|rats|animals|parasites|pests?)\b|"
-            rf"(?:^|[.!?\n]\s*)(?:so |really |just )?(?:{_NEG_EMOTION})\b[^.!?\n]{{0,50}}§|"
-            rf"§ (?:\w+ )?(?:disgust|sicken|repulse|revolt|annoy|nauseate)s? (?:me|us)|"
-            rf"\b(?:{_NEG_EMOTION}) (?:i|we) (?:have|feel)\b[^.!?\n]{{0,30}}§|"
-            rf"\b(?:queer|cripple|bitch|whore|slut|dyke|fag|tranny)s? like you",
-            rf"§.{{0,120}}\b(?:i|we)\b[^.!?\n]{{0,30}}\b(?:{_NEG_EMOTION})\b (?:them|every (?:single )?"
-            r"one of them|all of them|each of them)",
-            r"§[^.!?\n]{0,20}\b(?:do not|don't|does not|doesn't|will never|can never|can't|"
-            r"cannot|have no|has no|should never)\b (?:\w+ ){0,2}(?:belong|fit in|be trusted|"
-            r"be (?:a )?valuable|contribute|deserve|right|place|business|be allowed|be equal|"
-            r"be human)|\bno §[^.!?\n]{0,20}\b(?:can|could|will|should|is)\b",
-            rf"(?:^|[.!?\n])[^.!?\n]*\b(?:i|we)(?:'ll| will|'m going to| am going to| are going"
-            rf" to| want to| would love to| should| must)\s+(?:\w+\s+)?(?:{_VIOLENT_ACT}|make)\s+"
-            r"(?:them|all of them|every one of them|each of them)\b",
+            r"such)(?: the| of the| of| kinds? of| sorts? of)? ",
+            r"\brather (?:have|be|die)\b[^.!?\n]{0,50}",
+            r"\bnever trust\b[^.!?\n]{0,40}",
+            r"\btoo many ?",
+            r"\b(?:fucking|filthy|dirty|stupid|disgusting|damn|bloody|worthless|goddamn|subhuman|"
+            r"useless) ",
+            r"\bfuck (?:all |these |those |you )?",
+            rf"(?:^|[.!?\n]\s*)(?:so |really |just )?(?:{_NEG_EMOTION})\b[^.!?\n]{{0,50}}",
+            rf"\b(?:{_NEG_EMOTION}) (?:i|we) (?:have|feel)\b[^.!?\n]{{0,30}}",
         ]
     )
+    + r")§\Z"
+)
+_HATE_AROUND = _rx(
+    r"\b(?:make|see|watch|let) (?:all |those |these |the )?§ (?:\w+ )?(?:suffer|die|burn|rot|"
+    r"hang|bleed|pay|disappear)|\b(?:find|think|consider|call) (?:all |these |those |the )?§ "
+    rf"(?:\w+ )?(?:so |really |truly |utterly )?(?:{_DEROGATORY})\b|\bno §[^.!?\n]{{0,20}}\b"
+    r"(?:can|could|will|should|is)\b"
 )
 _NEGATED = _rx(
     rf"\b(?:never|not let|not|n't|no particular|have no|without|opposite of)\s+(?:at all\s+|"
@@ -896,24 +1061,53 @@ _COUNTER_SPEECH = _rx(
     r"should|must) report\b|\bcall(?:ing)? out\b|\bstand(?:ing)? up (?:to|against|for)\b|"
     r"\bspeak(?:ing)? out\b|\b(?:when|for) calling\b|\bconsequences for\b|\bsays a lot about\b|"
     r"\bhow (?:hateful|small-minded|ignorant|bigoted|cruel)\b|\bokay to call\b|\b(?:things|"
-    r"messages|threats|words|posts|tweets) like\b|\bin prison for\b|\bnot (?:okay|ok|acceptable|cool|fine) "
+    r"messages|threats|words|posts|tweets) like\b|\bin prison for\b|\bnot (?:okay|ok|acceptable|"
+    r"cool|fine) "
     r"to\b)"
 )
 
 
-def _hate(text: str, toks: list[str]) -> float:
+def _around_groups(text: str, toks: set[str]) -> str:
+    """The parts of ``text`` near an identity-group word: all the group patterns need to see."""
+    spans: list[tuple[int, int]] = []
+    for word in [*(toks & _GROUP_WORDS), *(p for p in _GROUP_PHRASES if p in text)]:
+        at = text.find(word)
+        while at >= 0 and len(spans) < 24:
+            spans.append((max(0, at - _GROUP_REACH), at + len(word) + _GROUP_REACH))
+            at = text.find(word, at + len(word))
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return "\n".join(text[start:end] for start, end in merged)
+
+
+def _hate(text: str, toks: list[str], found: Mapping[str, int]) -> float:
     """Evidence of hate speech: slurs, and derogation or threats aimed at an identity group."""
-    found = _HATE_LEXICON.hits(toks)
     slurs = found.get("slur", 0)
     if any(stem in text for stem in _LONG_SLUR_STEMS):
         slurs += len(_LONG_SLURS.findall(text))
     evidence = 0.9 * min(slurs, 3) + 0.25 * min(found.get("insult", 0), 3)
-    if found.get("group"):
-        marked = _GROUP_MENTION.sub("§", text)
-        hits = [m for m in _HATE_PATTERNS.finditer(marked) if not _NEGATED.search(m.group())]
+    near = _around_groups(text, set(toks))
+    if near:
+        marked = _GROUP_MENTION.sub("§", near)
+        hits = [m.group() for m in _HATE_AFTER.finditer(marked)]
+        at = marked.find("§")
+        while at >= 0:
+            for found_ in (
+                _HATE_BEFORE.search(marked, max(0, at - 130), at + 1),
+                _HATE_AROUND.search(marked, max(0, at - 40), at + 80),
+            ):
+                if found_ is not None:
+                    hits.append(found_.group())
+            at = marked.find("§", at + 1)
+        hits = [h for h in hits if not _NEGATED.search(h)]
         if hits and ('"' in marked or "“" in marked):
-            quotes = [q.span() for q in _QUOTE_SPAN.finditer(marked)]
-            hits = [m for m in hits if not any(a <= m.start() < b for a, b in quotes)]
+            quoted = " ".join(q.group() for q in _QUOTE_SPAN.finditer(marked))
+            hits = [h for h in hits if h not in quoted]
         evidence += 1.0 * min(len(hits), 3)
     if evidence and _COUNTER_SPEECH.search(text):
         evidence *= 0.3
@@ -928,23 +1122,23 @@ _VIOLATION_LEXICON = Lexicon(
         "blood splatter|brains splatter|blood everywhere",
         "violence~": "kill*|murder*|stab*|shoot*|shot|strangl*|chok*|tortur*|slaughter*|"
         "massacr*|maim*|bludgeon*|gore|gory|bloody|bleed out|bleeding out|corpse*|dead body",
-        "self_harm": "kys|pro ana|proana|thinspo|self harm|self harming|lethal dose|"
+        "self_harm": "kys|pro ana|proana|thinspo|lethal dose|"
         "better off dead|no reason to live|hate myself|kill myself|killing myself|end my life|"
         "end my own life|cut myself|cutting myself|slit my wrist|slit my wrists|hang myself|"
-        "starve myself|starving myself|overdose on|overdosing on|bloodletting|my eating disorder|"
+        "starve myself|starving myself|overdose on|overdosing on|bloodlet*|my eating disorder|"
         "purge after|purging after|want to die|want to be dead|go kill yourself|"
         "just kill yourself|end your life|end your own life",
-        "self_harm~": "suicid*|razor*|pills|bleed|worthless|hopeless|binge*|vomit*|skinny|"
-        "calories|anorexi*|bulimi*|eating disorder|numb the pain|relaps*",
+        "self_harm~": "self harm|self harming|suicid*|razor*|pills|bleed|worthless|hopeless|"
+        "binge*|vomit*|skinny|calories|anorexi*|bulimi*|eating disorder|numb the pain|relaps*",
         "sexual": "porn*|xxx|pussy|cumshot*|blowjob*|handjob*|anal sex|orgasm*|horny|tits|"
         "titties|boobs|clit*|dildo*|erotic*|nudes|milf|milfs|bbw|escorte|puta|putas|sexo|"
         "jerk off|jerking off|masturbat*|fuck me|fuck her|fuck him|fucking me|fucking her|"
         "fucking him|suck my|suck his|suck your|threesome*|gangbang*|hentai|nsfw|camgirl*|"
         "sexting|sexy|slut*|whore*|penis*|vagina*|erection*|bdsm|fetish*|kinky|stripper*|"
-        "onlyfans",
+        "onlyfans|cock|cocks|spunk|impregnat*",
         "sexual~": "sex|sexual*|fuck*|naked|nude|nipple*|escort*|hooker*|prostitut*|bed|lick*|"
         "moan*|kiss*|undress*|bra|panties|lingerie|thigh*|hot girl|hot girls|lonely|dating|"
-        "hookup*|rencontre*|cum|dick|cock|cocks",
+        "hookup*|rencontre*|cum|dick",
         "illicit_weapons": "pipe bomb|pipe bombs|detonator*|blasting cap|blasting caps|"
         "ammonium nitrate|anfo|thermite|napalm|molotov*|nitroglycerin*|tatp|acetone peroxide|"
         "ghost gun|ghost guns|auto sear|autosear|solvent trap*|80 lower|bump stock*|"
@@ -975,38 +1169,49 @@ _VIOLATION_LEXICON = Lexicon(
         "cyber~": "hack*|malware|virus*|trojan*|brute force|crack*|password list|wordlist*|"
         "phishing|spoof*|inject*|backdoor*|bitcoin|ransom|payload*",
         "privacy_pii~": "date of birth|mother's maiden name|home address|spyware|hidden camera",
+        "slur": "kike|kikes|spic|spics|chink|chinks|gook|gooks|fag|fags|dyke|dykes|coon|coons|"
+        "paki|pakis|gypo|gypos|gyppo|gyppos|retards|retarded",
+        "insult": "bitch*|cunt*|bastard*|motherfuck*|asshole*|piece of shit|idiot|moron|loser|"
+        "whore|slut",
         "instructions": "you'll need|you will need|here's how|here is how|ingredients|materials|"
         "first you|next you|then you|finally you|step 1|step one|firstly",
     }
 )
-_HATE_LEXICON = Lexicon(
-    {
-        "group": "women|woman|men|girls|black|blacks|white|whites|asian|asians|hispanic|"
-        "hispanics|latino|latinos|latina|latinas|mexican|mexicans|jew|jews|jewish|muslim|muslims|"
-        "christian|christians|hindu|hindus|buddhist|buddhists|atheist|atheists|sikh|sikhs|arab|"
-        "arabs|african|africans|immigrant*|refugee*|migrant*|gay|gays|lesbian*|homosexual*|"
-        "trans|transgender|bisexual|lgbt|lgbtq|queer|disabled|disabilities|elderly|poor|"
-        "homeless|indigenous|native|aboriginal*|gypsies|roma|romani|chinese|indians|pakistani*|"
-        "catholic*|mormon*|foreigner*|colour|color|minorities|binary|autistic|fat|overweight|"
-        "female|those people|these people|your kind|old people",
-        "slur": "kike|kikes|spic|spics|chink|chinks|gook|gooks|fag|fags|dyke|dykes|coon|coons|"
-        "paki|pakis|gypo|gypos|gyppo|gyppos|retard|retards|retarded",
-        "insult": "bitch*|cunt*|bastard*|motherfuck*|asshole*|piece of shit|idiot|moron|loser|"
-        "whore|slut",
-    }
+_GROUP_WORDS = frozenset(
+    _words(
+        "women woman men girls black blacks white whites asian asians hispanic hispanics latino "
+        "latinos latina latinas mexican mexicans jew jews jewish muslim muslims christian christia"
+        "ns "
+        "hindu hindus buddhist buddhists atheist atheists sikh sikhs arab arabs african africans "
+        "immigrant immigrants refugee refugees migrant migrants gay gays lesbian lesbians homosexu"
+        "al "
+        "homosexuals trans transgender bisexual lgbt lgbtq queer disabled disabilities elderly poo"
+        "r "
+        "homeless indigenous native aboriginal aboriginals gypsies roma romani chinese indians "
+        "pakistani pakistanis catholic catholics mormon mormons foreigner foreigners colour color "
+        "minorities binary autistic fat overweight female"
+    )
 )
+_GROUP_PHRASES = ("those people", "these people", "your kind", "old people")
+_GROUP_REACH = 120  # characters either side of a group word that the hate patterns look at
 _LONG_SLURS = _rx(_SLURS_LONG)
 _LONG_SLUR_STEMS = (
-    "nigg wetback beaner towelhead raghead faggot trann shemale bunn porch kaffir camel mongol "
-    "spastic rapefugee feminazi muzz mudslime zipperhead sheboon dindu libtard"
-).split()
+    *_words("nigg wetback beaner towelhead raghead faggot trann shemale junglebunn porchmonk"),
+    "kaffir",
+    *_words("cameljock camelfuck mongoloid spastic rapefugee feminazi muzzie mudslime zipperhead"),
+    *_words("sheboon dindu libtard"),
+    *("jungle bunn", "porch monk", "camel jock", "camel fuck"),
+)
 # Structured rules, run only when one of their gate words is among the tokens.
 _VIOLATION_RULES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
     "violence": (
         frozenset(
-            "kill murder shoot stab hurt strangle beat rape slit burn end die killed shot hanged "
-            "beaten tortured lynched executed gassed burned slaughtered destroyed exterminated "
-            "butchered them em break breaking gouge aim".split()
+            _words(
+                "kill murder shoot stab hurt strangle beat rape slit burn end die killed shot hang"
+                "ed "
+                "beaten tortured lynched executed gassed burned slaughtered destroyed exterminated "
+                "butchered them em break breaking gouge aim"
+            )
         ),
         _rx(
             r"\bi(?:'ll| will|'m going to| am going to| want to)(?: have to)? (?:kill|murder|shoot|"
@@ -1014,7 +1219,8 @@ _VIOLATION_RULES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
             r"\byou (?:deserve|ought|need) to (?:die|be (?:killed|shot|hanged|beaten|tortured))|"
             r"\b(?:should|must|deserves?|needs?|ought|ha(?:ve|s)) (?:to )?be (?:killed|shot|hanged|"
             r"lynched|executed|gassed|tortured|beaten|burned alive|slaughtered|destroyed|"
-            r"exterminated|butchered)|\b(?:hang|kill|shoot|gas|burn) (?:em|them) all|\bbreak(?:ing)?"
+            r"exterminated|butchered)|\b(?:hang|kill|shoot|gas|burn) (?:em|them) all|"
+            r"\bbreak(?:ing)?"
             r" (?:his|her|their|your|someone's) (?:legs?|arms?|neck|bones|kneecaps)|\bslit (?:his|"
             r"her|their|your) throats?|\bgouge (?:out )?(?:his|her|their) eyes|\baim for (?:the|"
             r"his|her) (?:throat|neck|eyes|head|heart)|\bshoot up (?:the|a) (?:school|church|"
@@ -1022,7 +1228,7 @@ _VIOLATION_RULES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
         ),
     ),
     "self_harm": (
-        frozenset("suicidal yourself thinking thoughts".split()),
+        frozenset(_words("suicidal yourself thinking thoughts")),
         _rx(
             r"\bi(?:'m| am| feel) suicidal|\byou should (?:just |go )?(?:kill|cut|hurt|starve|hang)"
             r" yourself|\bi(?:'m| am|'ve been| have been| keep) (?:\w+ )?(?:thinking|having "
@@ -1030,7 +1236,7 @@ _VIOLATION_RULES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
         ),
     ),
     "privacy_pii": (
-        frozenset("ssn social passport address lives password".split()),
+        frozenset(_words("ssn social passport address lives password")),
         _rx(
             r"\bsocial security number (?:is|:)|\bssn(?: is|:)|\bpassport number (?:is|:)|\b(?:her|"
             r"his|their) (?:home )?address is|\blives at \d+|\bpassword (?:is|:) \S+"
@@ -1040,12 +1246,12 @@ _VIOLATION_RULES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
 _CYBER_SNIPPETS = ("/bin/sh", "nc -e", "keyboard.listener", "' or '1'='1", "' or 1=1", "<script>")
 _SSN = _rx(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")
 _EMAIL = _rx(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
-_PHONE = _rx(r"(?<!\d)(?:\+?\d{1,2}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)")
+_PHONE = _rx(r"(?<!\d)(?:\+?\d{1,3}[ .-]?)?(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]?\d{4}(?!\d)")
 _STREET = _rx(r"\b\d+ \w+ (?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd)\b")
-_STREET_WORDS = frozenset("street st avenue ave road rd lane ln drive dr boulevard blvd".split())
+_STREET_WORDS = frozenset(_words("street st avenue ave road rd lane ln drive dr boulevard blvd"))
 _CARD = _rx(r"(?<![\d.,])(?:\d{4}[ -]?){3}\d{1,7}(?![\d.,])")
-_DIGIT = _rx(r"\d")
-_LEETISH = _rx(r"[a-z][0134578@$]|[0134578@$][a-z]")
+_DIGIT_RUN = _rx(r"\d[\d ().+-]{7,}\d")
+_LEET_DIGITS = frozenset("0134578")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
@@ -1061,6 +1267,11 @@ def _join_spaced(match: re.Match[str]) -> str:
     return keep + re.sub(r"[ *._-]", "", letters[len(keep) :])
 
 
+def _is_leet(tok: str) -> bool:
+    """A word spelt with digits for letters ("s1ck", "tr4sh"), not a number or "v2"-like name."""
+    return not tok.isdigit() and sum(ch in _LEET_DIGITS for ch in tok) >= 1 and len(tok) > 2
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -1073,16 +1284,18 @@ def _luhn(digits: str) -> bool:
 
 def _pii(text: str, toks: set[str]) -> tuple[int, int]:
     """(strong, weak) evidence of personal data: SSNs and valid card numbers; emails, phones."""
-    strong = weak = 0
-    if _DIGIT.search(text):
-        strong += len(_SSN.findall(text))
-        strong += sum(1 for c in _CARD.findall(text) if _luhn(re.sub(r"\D", "", c)))
-        weak += len(_PHONE.findall(text))
-        if toks & _STREET_WORDS:
-            weak += len(_STREET.findall(text))
+    strong = phones = streets = emails = 0
+    for run in _DIGIT_RUN.findall(text):  # the number-shaped parts only: cheap on prose
+        strong += len(_SSN.findall(run))
+        strong += sum(1 for c in _CARD.findall(run) if _luhn(re.sub(r"\D", "", c)))
+        phones += len(_PHONE.findall(run))
+    if toks & _STREET_WORDS:
+        streets = len(_STREET.findall(text))
     if "@" in text:
-        weak += len(_EMAIL.findall(text))
-    return strong, weak
+        emails = len(_EMAIL.findall(text))
+    if (phones > 0) + (streets > 0) + (emails > 0) >= 2:  # a contact card: address + phone...
+        strong += 1
+    return strong, phones + streets + emails
 
 
 class RuleViolation:
@@ -1135,9 +1348,14 @@ class RuleViolation:
             if not strong:  # vocabulary alone (news, history, definitions) is never a violation
                 evidence = min(evidence, _WEAK_CAP)
             scores[area] = round(_squash(evidence), 4)
-        folded = text.translate(_LEET) if _LEETISH.search(text) else text
+        # Evasions ("h8te", "d3ath", "i h a t e") are undone on a copy for the hate rules only.
+        folded = text
+        if any(_is_leet(t) for t in tokset if not t.isalpha()) or "@" in text or "$" in text:
+            folded = text.translate(_LEET)
         if sum(1 for t in toks if len(t) == 1) >= 3:
             folded = _SPACED.sub(_join_spaced, folded)
-        hate_toks = toks if folded is text else _TOKEN.findall(folded)
-        scores["hate_harassment"] = round(_squash(_hate(folded, hate_toks)), 4)
+        if folded is not text:
+            toks = _TOKEN.findall(folded)
+            found = _VIOLATION_LEXICON.hits(toks)
+        scores["hate_harassment"] = round(_squash(_hate(folded, toks, found)), 4)
         return scores

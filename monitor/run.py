@@ -52,9 +52,9 @@ def _sample_key(line: bytes) -> bytes | None:
         return None
 
 
-def produce_file(path: Path, bootstrap: str, topic: str) -> int:
+def produce_file(path: Path, bootstrap: str, topic: str, partitions: int = 4) -> int:
     """Publish every non-blank line unchanged; the worker validates (bad lines go to its DLQ)."""
-    ensure_topics_for_samples(bootstrap, topic)
+    ensure_topics(bootstrap, [topic], partitions)
     kafka = producer(bootstrap)
     sent = 0
     with path.open("rb") as handle:
@@ -66,12 +66,6 @@ def produce_file(path: Path, bootstrap: str, topic: str) -> int:
     kafka.flush()
     kafka.close()
     return sent
-
-
-def ensure_topics_for_samples(bootstrap: str, topic: str) -> None:
-    from monitor.config import Topics
-
-    ensure_topics(bootstrap, Topics(samples=topic), partitions=4)
 
 
 def pace(messages: Iterable, start: float, stop: threading.Event | None = None) -> Iterator:
@@ -97,6 +91,7 @@ def publish_simulation(
     stop: threading.Event | None = None,
 ) -> int:
     """Publish ``duration`` seconds of simulated traffic; returns how many messages were sent."""
+    ensure_topics(bootstrap, [cfg.broker.topics.samples], cfg.broker.partitions)
     sim = TrafficSimulator(cfg.simulator, datetime.now(UTC))
     messages: Iterable = itertools.takewhile(lambda m: m.offset_seconds < duration, sim)
     if paced:

@@ -129,7 +129,7 @@ def _run(
     stop: threading.Event,
 ) -> int:
     b = cfg.broker
-    console.print(f"broker  Tansu on {broker.bootstrap} (memory storage)")
+    console.print(f"broker  pid {broker.pid}, Tansu on {broker.bootstrap} (memory storage)")
     ensure_topics(broker.bootstrap, b.topics, b.partitions)
     config_path = _effective(cfg, broker.bootstrap, run_dir, url)
     effective = parse_config(yaml.safe_load(config_path.read_text()))

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitor.broker import EmbeddedBroker
+
 PG_URL = os.environ.get("DRIFTMON_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -70,3 +72,21 @@ def pg_url() -> Iterator[str]:
             conn.execute(sa.text("SET lock_timeout = '10s'"))
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+# --- Kafka ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """The embedded Tansu broker on a free loopback port, shared by the session's tests."""
+    with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log") as running:
+        yield running
+
+
+@pytest.fixture
+def topics() -> dict[str, object]:
+    """Broker settings with topic names and a consumer group of this test's own."""
+    tag = uuid.uuid4().hex[:8]
+    names = {k: f"{k}-{tag}" for k in ("samples", "verdicts", "drift_events", "dlq")}
+    return {"topics": names, "app_id": f"driftmon-{tag}"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,16 +40,10 @@ BAD = {
 }
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log_path=log) as running:
-        yield running
-
-
-def scenario(store_url: str) -> Config:
+def scenario(store_url: str, broker: dict[str, object]) -> Config:
     return parse_config(
         {
+            "broker": broker,
             "store": {"url": store_url},
             "worker": {"flush_interval": 1.0},
             "simulator": {
@@ -95,10 +88,12 @@ def dlq_records(bootstrap: str, topic: str, expected: int) -> list[dict]:
     return records
 
 
-def test_injected_drift_is_detected_stored_and_exported(broker: EmbeddedBroker, tmp_path: Path):
+def test_injected_drift_is_detected_stored_and_exported(
+    broker: EmbeddedBroker, topics: dict[str, object], tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'driftmon.db'}"
     upgrade(url)
-    cfg = scenario(url)
+    cfg = scenario(url, topics)
     ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
     good = publish(broker.bootstrap, cfg)
     store = Store(url)
@@ -126,6 +121,9 @@ def test_injected_drift_is_detected_stored_and_exported(broker: EmbeddedBroker, 
             30,
             "the drift event counter",
         )
+        counted = wait_until(
+            lambda: sum(row.samples for row in store.counts()) == good, 30, "hourly counts"
+        )
         verdicts = metric_value(worker.metrics_url, "driftmon_verdicts_total")
         dlq_total = metric_value(worker.metrics_url, "driftmon_dlq_messages_total")
         assert worker.running, worker.log()
@@ -148,6 +146,5 @@ def test_injected_drift_is_detected_stored_and_exported(broker: EmbeddedBroker, 
     by_raw = {base64.b64decode(r["raw_b64"]): r["reason"] for r in records}
     assert by_raw == BAD
     assert all(r["detail"] and r["source"]["topic"] == cfg.broker.topics.samples for r in records)
-    counts = store.counts()
-    assert sum(row.samples for row in counts) == good
+    assert counted
     store.close()

@@ -1,0 +1,90 @@
+"""The command-line edges: offline classify, db upgrade on both backends, produce to a broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+from typer.testing import CliRunner
+
+from monitor.broker import EmbeddedBroker
+from monitor.cli import app
+from monitor.config import parse_config
+from monitor.schema import Verdict
+from monitor.simulate import TrafficSimulator
+from monitor.store import Store
+from monitor.testing import wait_until
+
+runner = CliRunner()
+START = datetime(2026, 11, 16, tzinfo=UTC)
+
+
+def samples_file(tmp_path: Path, n: int = 60) -> Path:
+    cfg = parse_config({"simulator": {"seed": 2, "bad_fraction": 0.0}})
+    lines = [m.value for m in TrafficSimulator(cfg.simulator, START).take(n)]
+    lines[10:10] = [b"{not json", b'{"sample_id": "no-ts"}']
+    path = tmp_path / "samples.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n\n")
+    return path
+
+
+def test_classify_writes_one_verdict_per_good_line(tmp_path: Path) -> None:
+    out = tmp_path / "verdicts.jsonl"
+    result = runner.invoke(app, ["classify", str(samples_file(tmp_path)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    verdicts = [Verdict.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert len(verdicts) == 60
+    assert "60 verdict(s), 2 bad line(s) skipped" in result.output
+    assert all(v.classifiers and v.segment["policy_area"] for v in verdicts)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite_url", pytest.param("pg_url", marks=pytest.mark.integration)]
+)
+def test_db_upgrade_creates_the_tables(backend: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue(backend)
+    result = runner.invoke(app, ["db", "upgrade", "--url", url])
+    assert result.exit_code == 0, result.output
+    store = Store(url)
+    assert store.events() == [] and store.counts() == []
+    store.close()
+
+
+def test_db_upgrade_reports_an_unreachable_server() -> None:
+    url = "postgresql+psycopg://postgres:secret@127.0.0.1:1/none"
+    result = runner.invoke(app, ["db", "upgrade", "--url", url])
+    assert result.exit_code == 1
+    assert "secret" not in result.output
+
+
+@pytest.mark.integration
+def test_produce_publishes_every_line_unchanged(
+    broker: EmbeddedBroker, topics: dict, tmp_path: Path
+) -> None:
+    path = samples_file(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"broker:\n  topics:\n    samples: {topics['topics']['samples']}\n")
+    args = ["produce", str(path), "--config", str(config), "--bootstrap", broker.bootstrap]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    consumer = KafkaConsumer(
+        topics["topics"]["samples"],
+        bootstrap_servers=broker.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    got: list[bytes] = []
+
+    def poll() -> bool:
+        for batch in consumer.poll(timeout_ms=500).values():
+            got.extend(r.value for r in batch)
+        return len(got) >= 62
+
+    try:
+        wait_until(poll, 30, "62 published lines")
+    finally:
+        consumer.close()
+    expected = [line for line in path.read_bytes().splitlines() if line.strip()]
+    assert sorted(got) == sorted(expected)
