@@ -165,7 +165,11 @@ class ClassifierStack:
         """Classify the last user/assistant exchange of ``sample``; never raises for bad input.
 
         ``segment`` is the already-bounded segment of the sample (model, surface, ...); the
-        verdict's segment adds ``policy_area``.
+        verdict's segment adds ``policy_area``: the hint if it is a known category, ``other``
+        for any other hint, else the harmful prompt's area (``other`` if it has none), else
+        ``none``. Unclassified reasons: ``no_assistant_response`` (no assistant turn, or a
+        blank one) and ``classifier_error:<name>`` (that classifier raised or broke its
+        contract); an unclassified verdict carries no labels.
         """
         response = sample.response
         if not response.strip():
