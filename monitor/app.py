@@ -25,7 +25,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from monitor.classify import ClassifierStack, default_stack
+from monitor.classify import ClassifierStack, build_stack
 from monitor.config import Config
 from monitor.counts import CountRow, HourlyCounts
 from monitor.detect import DriftDetection
@@ -56,10 +56,12 @@ class Pipeline:
 
     cfg: Config
     metrics: Metrics = field(default_factory=Metrics)
-    stack: ClassifierStack = field(default_factory=default_stack)
+    stack: ClassifierStack | None = None
     store_factory: Callable[[str], Store] = Store
 
     def __post_init__(self) -> None:
+        c = self.cfg.classifiers
+        self.classifiers = self.stack or build_stack(c.stack, c.violation_threshold)
         self.segmenter = Segmenter(self.cfg.segments)
         self.detection = DriftDetection(self.cfg.detectors, self.cfg.owners)
         self.counts = HourlyCounts()
@@ -78,7 +80,7 @@ class Pipeline:
         started = time.perf_counter()
         self.metrics.received.inc()
         sample = parse_sample(raw, self.cfg.worker.max_sample_bytes)
-        verdict = self.stack.classify(sample, self.segmenter.segment(sample))
+        verdict = self.classifiers.classify(sample, self.segmenter.segment(sample))
         self.metrics.verdict(verdict)
         self.metrics.latency.observe(time.perf_counter() - started)
         return verdict

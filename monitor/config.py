@@ -93,6 +93,28 @@ class Detectors(_Section):
     examples: int = Field(default=5, ge=0, le=50)
 
 
+class Classifiers(_Section):
+    """Which backend answers each question: one name for all roles, or one per role."""
+
+    stack: str | dict[Literal["refusal", "prompt_harm", "violation"], str] = "rules"
+    violation_threshold: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("stack")
+    @classmethod
+    def _registered(cls, stack: str | dict[str, str]) -> str | dict[str, str]:
+        from monitor.classify import available
+
+        known = available()
+        chosen = {"refusal": stack, "prompt_harm": stack, "violation": stack}
+        if isinstance(stack, dict):
+            chosen = {role: stack.get(role, "rules") for role in chosen}
+        for role, name in chosen.items():
+            if role not in known.get(name, ()):
+                names = sorted(n for n, roles in known.items() if role in roles)
+                raise ValueError(f"no classifier {name!r} for {role}; registered: {names}")
+        return stack
+
+
 class Owners(_Section):
     default: str = "safety-oncall"
     policy_areas: dict[str, str] = Field(default_factory=dict)
@@ -136,6 +158,7 @@ class Config(_Section):
     store: Store = Store()
     segments: Segments = Segments()
     detectors: Detectors = Detectors()
+    classifiers: Classifiers = Classifiers()
     owners: Owners = Owners()
     simulator: Simulator = Simulator()
 

@@ -16,7 +16,7 @@ from typing import IO
 from kafka import KafkaProducer
 
 from monitor.broker import ensure_topics
-from monitor.classify import default_stack
+from monitor.classify import build_stack
 from monitor.config import Config
 from monitor.schema import SampleError, parse_sample
 from monitor.segments import Segmenter
@@ -110,7 +110,7 @@ def publish_simulation(
 
 def classify_file(path: Path, cfg: Config, out: IO[str]) -> tuple[int, int]:
     """Write one verdict per good line; report bad lines on the log with their line number."""
-    stack = default_stack()
+    stack = build_stack(cfg.classifiers.stack, cfg.classifiers.violation_threshold)
     segmenter = Segmenter(cfg.segments)
     good = bad = 0
     with path.open("rb") as handle:

@@ -65,3 +65,9 @@ def test_cli_exits_2_on_missing_file_and_bad_option() -> None:
     assert runner.invoke(app, ["classify", "/nonexistent.jsonl"]).exit_code == 2
     assert runner.invoke(app, ["up", "--duration", "-5"]).exit_code == 2
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def test_unknown_classifier_names_the_role() -> None:
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for refusal"):
+        parse_config({"classifiers": {"stack": "magic"}})
+    assert parse_config({"classifiers": {"stack": {"refusal": "rules"}}})

@@ -1,0 +1,213 @@
+"""From a false-alarm rate a human accepts to the thresholds of a bank of Bernoulli CUSUMs.
+
+A person says "one false page per week across these streams"; a detector needs thresholds in
+nats. This module does the conversion, in three steps that can each be checked:
+
+1. :func:`arl0_for_budget` turns a weekly page budget over streams with known traffic into a
+   per-stream ARL0: the expected number of samples between false alarms.
+2. :func:`approx_level` finds the common level ``H`` (nats) at which the bank reaches that
+   ARL0, by Siegmund's approximation of each arm's ARL0 and a union bound over the arms. Arm
+   ``j`` alarms at ``h_j = H + SHARE · log(KL_j / min KL)``, so arms for big changes (large
+   Kullback-Leibler divergence, short false excursions) get more headroom.
+3. :data:`CORRECTION` adds what simulation says the approximation misses: the arms' overshoot,
+   their correlation, and the noise of a baseline rate estimated from ``min_events`` events.
+   The table was produced by ``python -m detectors.calibrate`` (see :func:`main`), which
+   simulates the shipped detector (:mod:`detectors.cusum`) and prints this table.
+
+:func:`expected_delay` runs the same arithmetic forward, for plans: how many samples until a
+given change is caught at a given ARL0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+UNIT = 1_000_000_000
+"""Statistics are integers in units of 1e-9 nats: sums are exact, so a restored or vectorised
+detector reproduces the scalar one bit for bit."""
+
+DEFAULT_RATIOS = (0.5, 2 / 3, 0.8, 1.25, 1.5, 2.0)
+"""Post-change rates the arms are tuned to, relative to the baseline (two-sided)."""
+
+SHARE = 1.25
+"""How threshold headroom grows with an arm's KL divergence (1 = equal false-alarm shares)."""
+
+DEFAULT_MIN_EVENTS = 1000
+WEEK = 7 * 24 * 3600.0
+
+# Correction (nats) added to approx_level, by the minority rate q = min(p0, 1 - p0) and
+# log10 of the expected number of minority events between false alarms, a = ARL0 · q.
+# Produced by `python -m detectors.calibrate` for DEFAULT_RATIOS, SHARE and
+# DEFAULT_MIN_EVENTS; see docs/detection.md for the method and the check.
+CORRECTION_Q = (0.005, 0.02, 0.1, 0.3, 0.5)
+CORRECTION_LOG_A = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5)
+CORRECTION: tuple[tuple[float, ...], ...] = (
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+)
+
+
+class Arms(NamedTuple):
+    """Integer LLR increments (for x = 0 and x = 1) and thresholds per arm; ``up`` per arm."""
+
+    inc0: list[int]
+    inc1: list[int]
+    h: list[int]
+    up: list[bool]
+
+
+def kl(a: float, b: float) -> float:
+    """Kullback-Leibler divergence of Bernoulli(a) from Bernoulli(b), in nats."""
+    out = 0.0
+    if a > 0:
+        out += a * math.log(a / b)
+    if a < 1:
+        out += (1 - a) * math.log((1 - a) / (1 - b))
+    return out
+
+
+def post_rates(p0: float, ratios: Sequence[float]) -> list[float]:
+    """The rate each arm watches for: ``ratio · p0`` on the minority side of 0.5.
+
+    Above 0.5 the ratios apply to the complement (``1 - p0``), so that ×2 stays possible.
+    """
+    q0 = min(p0, 1.0 - p0)
+    out = []
+    for r in ratios:
+        q1 = min(r * q0, 1.0 - 1e-6)
+        out.append(1.0 - q1 if p0 > 0.5 else q1)
+    return out
+
+
+def _offsets(p0: float, rates: Sequence[float]) -> list[float]:
+    kls = [kl(p0, p1) for p1 in rates]
+    low = min(kls)
+    return [SHARE * math.log(v / low) for v in kls]
+
+
+def arms(p0: float, ratios: Sequence[float], level: float) -> Arms:
+    """The bank for baseline ``p0`` at common level ``level`` (nats), in integer units."""
+    rates = post_rates(p0, ratios)
+    inc0 = [round(math.log((1 - p1) / (1 - p0)) * UNIT) for p1 in rates]
+    inc1 = [round(math.log(p1 / p0) * UNIT) for p1 in rates]
+    h = [round((level + off) * UNIT) for off in _offsets(p0, rates)]
+    return Arms(inc0, inc1, h, [p1 > p0 for p1 in rates])
+
+
+def siegmund(mu: float, var: float, h: float) -> float:
+    """Siegmund's approximation of a CUSUM's average run length: drift ``mu``, variance ``var``
+    per step, threshold ``h`` (overshoot corrected by 1.166 standard deviations)."""
+    sd = math.sqrt(var)
+    hp = h + 1.166 * sd
+    if abs(mu) < 1e-12 * max(sd, 1e-300):
+        return hp * hp / var
+    a = 2.0 * mu * hp / var
+    if -a > 700:
+        return math.inf
+    return (math.exp(-a) + a - 1.0) / (2.0 * mu * mu / var)
+
+
+def _arm_moments(p: float, p0: float, p1: float) -> tuple[float, float]:
+    up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
+    mean = p * up + (1 - p) * down
+    return mean, p * (1 - p) * (up - down) ** 2
+
+
+def approx_arl0(p0: float, ratios: Sequence[float], level: float) -> float:
+    """The bank's ARL0 by Siegmund per arm and a union bound (no simulation)."""
+    rates = post_rates(p0, ratios)
+    total = 0.0
+    for p1, off in zip(rates, _offsets(p0, rates), strict=True):
+        mean, var = _arm_moments(p0, p0, p1)
+        total += 1.0 / siegmund(mean, var, level + off)
+    return 1.0 / total
+
+
+def approx_level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> float:
+    """The level H at which :func:`approx_arl0` equals ``arl0`` (bisection)."""
+    lo, hi = 0.0, 60.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if approx_arl0(p0, ratios, mid) < arl0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _interp(grid: Sequence[float], v: float) -> tuple[int, float]:
+    if v <= grid[0]:
+        return 0, 0.0
+    if v >= grid[-1]:
+        return len(grid) - 2, 1.0
+    i = max(j for j in range(len(grid) - 1) if grid[j] <= v)
+    return i, (v - grid[i]) / (grid[i + 1] - grid[i])
+
+
+def correction(arl0: float, p0: float) -> float:
+    """The simulated correction to :func:`approx_level`, bilinear in (log q, log10 a)."""
+    q = min(p0, 1.0 - p0)
+    i, u = _interp([math.log(v) for v in CORRECTION_Q], math.log(q))
+    j, w = _interp(CORRECTION_LOG_A, math.log10(arl0 * q))
+    c = CORRECTION
+    low = c[i][j] * (1 - w) + c[i][j + 1] * w
+    high = c[i + 1][j] * (1 - w) + c[i + 1][j + 1] * w
+    return low * (1 - u) + high * u
+
+
+def level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> float:
+    """The calibrated common level H (nats) for target ``arl0`` at baseline ``p0``.
+
+    >>> round(level(1e5, 0.02), 2) > round(level(1e4, 0.02), 2)
+    True
+    """
+    return approx_level(arl0, p0, ratios) + correction(arl0, p0)
+
+
+def expected_delay(
+    p0: float, p1: float, arl0: float, ratios: Sequence[float] = DEFAULT_RATIOS
+) -> float:
+    """Expected samples from a change ``p0 → p1`` to the alarm, at target ``arl0``.
+
+    Siegmund's approximation for each arm at its calibrated threshold; the bank is as fast as
+    its fastest arm. Checked against simulation in ``benchmarks/detectors.py``.
+
+    >>> round(expected_delay(0.1, 0.2, 1e5)) < round(expected_delay(0.1, 0.125, 1e5))
+    True
+    """
+    if not (0 < p0 < 1 and 0 <= p1 <= 1):
+        raise ValueError(f"rates must satisfy 0 < p0 < 1 and 0 <= p1 <= 1, got {p0=}, {p1=}")
+    if p1 == p0:
+        return arl0
+    lv = level(arl0, p0, ratios)
+    rates = post_rates(p0, ratios)
+    best = math.inf
+    for q1, off in zip(rates, _offsets(p0, rates), strict=True):
+        mean, var = _arm_moments(p1, p0, q1)
+        if mean > 0:
+            best = min(best, siegmund(mean, var, lv + off))
+    return best
+
+
+def arl0_for_budget(pages_per_week: float, samples_per_second: Sequence[float]) -> list[float]:
+    """Per-stream ARL0 (in samples) so that all streams together page falsely at most
+    ``pages_per_week`` times a week on average.
+
+    The budget is shared equally: every stream gets the same expected time between false
+    pages (``len(streams) / pages_per_week`` weeks), so a busy stream gets a larger ARL0 in
+    samples and a quiet one a smaller.
+
+    >>> [round(v) for v in arl0_for_budget(1.0, [1.0, 0.1])]
+    [1209600, 120960]
+    """
+    if pages_per_week <= 0:
+        raise ValueError(f"pages_per_week must be > 0, got {pages_per_week}")
+    if any(r < 0 for r in samples_per_second):
+        raise ValueError("samples_per_second must be >= 0 for every stream")
+    weeks_between = len(samples_per_second) / pages_per_week
+    return [r * WEEK * weeks_between for r in samples_per_second]
