@@ -20,8 +20,10 @@ given change is caught at a given ARL0.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 UNIT = 1_000_000_000
@@ -145,7 +147,7 @@ def _interp(grid: Sequence[float], v: float) -> tuple[int, float]:
         return 0, 0.0
     if v >= grid[-1]:
         return len(grid) - 2, 1.0
-    i = max(j for j in range(len(grid) - 1) if grid[j] <= v)
+    i = bisect.bisect_right(grid, v) - 1
     return i, (v - grid[i]) / (grid[i + 1] - grid[i])
 
 
@@ -160,13 +162,28 @@ def correction(arl0: float, p0: float) -> float:
     return low * (1 - u) + high * u
 
 
+@lru_cache(maxsize=256)
+def _approx_curve(arl0: float, ratios: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(approx_level(arl0, math.exp(v), ratios) for v in _LOG_Q)
+
+
+_LOG_Q = tuple(math.log(0.5) - i * 0.05 for i in range(300))[::-1]  # q from ~1.5e-7 to 0.5
+
+
 def level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> float:
     """The calibrated common level H (nats) for target ``arl0`` at baseline ``p0``.
+
+    :func:`approx_level` (tabulated over log q once per ``arl0`` and ``ratios``, then
+    interpolated, so that re-deriving the arms as the baseline grows costs microseconds) plus
+    the simulated :func:`correction`.
 
     >>> round(level(1e5, 0.02), 2) > round(level(1e4, 0.02), 2)
     True
     """
-    return approx_level(arl0, p0, ratios) + correction(arl0, p0)
+    q = min(p0, 1.0 - p0)
+    i, u = _interp(_LOG_Q, math.log(q))
+    curve = _approx_curve(float(arl0), tuple(ratios))
+    return curve[i] * (1 - u) + curve[i + 1] * u + correction(arl0, p0)
 
 
 def expected_delay(

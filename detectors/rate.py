@@ -55,6 +55,10 @@ class Change:
     def direction(self) -> str:
         return "up" if self.after.rate > self.before.rate else "down"
 
+    @property
+    def rates(self) -> tuple[Rate, Rate]:
+        return self.before, self.after
+
 
 class RateWatch:
     """Watch a 0/1 stream; after ``update``, ``drift_detected`` is True on a confirmed change.
@@ -123,6 +127,12 @@ class RateWatch:
         n = held if n is None else min(n, held)
         idx = (np.arange(self.offset - n, self.offset)) % self.history
         return self._bits[idx]
+
+    def between(self, start: int, stop: int) -> np.ndarray:
+        """Values at stream offsets [start, stop), clipped to what the history still holds."""
+        start = max(start, self.offset - self._size)
+        stop = min(stop, self.offset)
+        return self._bits[np.arange(start, max(start, stop)) % self.history]
 
     def baseline(self) -> Rate:
         bits = self.recent()

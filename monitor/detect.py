@@ -16,10 +16,21 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import numpy as np
+
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from monitor.config import Detectors, Owners
-from monitor.schema import DriftEvent, Interval, Metric, Severity, Verdict, event_id, segment_key
+from monitor.schema import (
+    Attribution,
+    DriftEvent,
+    Interval,
+    Metric,
+    Severity,
+    Verdict,
+    event_id,
+    segment_key,
+)
 
 StreamKey = tuple[str, Metric]
 
@@ -51,14 +62,73 @@ def _interval(rate: Rate) -> Interval:
     return Interval(rate=rate.rate, low=rate.low, high=rate.high, n=rate.n, k=rate.k)
 
 
+def attribute(
+    refused: tuple[np.ndarray, np.ndarray], harmful: tuple[np.ndarray, np.ndarray]
+) -> Attribution | None:
+    """Split a refusal-rate change into traffic mix and behaviour (see schema.Attribution).
+
+    >>> b = np.array([1, 0, 0, 0] * 50, dtype=np.uint8)   # harmful prompts: all refused
+    >>> a = np.array([1, 1, 0, 0] * 50, dtype=np.uint8)   # twice the harmful share
+    >>> attribute((b, a), (b, a)).cause
+    'mix'
+    """
+    shares, on_harmful, on_benign = [], [], []
+    for r, h in zip(refused, harmful, strict=True):
+        if h.size == 0 or h.all() or not h.any():
+            return None
+        shares.append(float(h.mean()))
+        on_harmful.append(float(r[h == 1].mean()))
+        on_benign.append(float(r[h == 0].mean()))
+    dh = shares[1] - shares[0]
+    mean_h = (shares[0] + shares[1]) / 2
+    mix = dh * ((on_harmful[0] + on_harmful[1]) / 2 - (on_benign[0] + on_benign[1]) / 2)
+    behaviour = mean_h * (on_harmful[1] - on_harmful[0]) + (1 - mean_h) * (
+        on_benign[1] - on_benign[0]
+    )
+    total = abs(mix) + abs(behaviour)
+    cause = "both"
+    if abs(behaviour) < 0.25 * total:
+        cause = "mix"
+    elif abs(mix) < 0.25 * total:
+        cause = "behaviour"
+    return Attribution(
+        harmful_share=(shares[0], shares[1]),
+        refusal_harmful=(on_harmful[0], on_harmful[1]),
+        refusal_benign=(on_benign[0], on_benign[1]),
+        mix=mix,
+        behaviour=behaviour,
+        cause=cause,
+    )
+
+
 class Stream:
-    """One watched (segment, metric) stream with the ids of its recent positive samples."""
+    """One watched (segment, metric) stream with the ids of its recent positive samples.
+
+    Refusal streams also remember which prompts were harmful, for :func:`attribute`.
+    """
 
     def __init__(self, segment: dict[str, str], metric: Metric, watch: RateWatch, keep: int):
         self.segment = segment
         self.metric = metric
         self.watch = watch
         self.examples: deque[tuple[int, str]] = deque(maxlen=max(keep * 4, 1))
+        self.harmful = np.zeros(watch.history if metric == "refusal" else 0, dtype=np.uint8)
+
+    def note_harm(self, verdict: Verdict) -> None:
+        if self.harmful.size and verdict.prompt_harm is not None:
+            self.harmful[(self.watch.offset - 1) % self.watch.history] = verdict.prompt_harm.harmful
+
+    def attribution(self, change: Change) -> Attribution | None:
+        if not self.harmful.size:
+            return None
+        w, h = self.watch, self.watch.history
+        spans = ((change.offset - change.before.n, change.offset), (change.offset, w.offset))
+        refused = tuple(w.between(a, b) for a, b in spans)
+        harmful = tuple(
+            self.harmful[np.arange(a, b)[-len(r) :] % h] if len(r) else r
+            for (a, b), r in zip(spans, refused, strict=True)
+        )
+        return attribute(refused, harmful)  # type: ignore[arg-type]
 
 
 class DriftDetection:
@@ -93,6 +163,7 @@ class DriftDetection:
                 continue
             stream = self._stream(segment, metric)
             stream.watch.update(value, ts)
+            stream.note_harm(verdict)
             if value:
                 stream.examples.append((stream.watch.offset - 1, verdict.sample_id))
             if stream.watch.drift_detected and stream.watch.last_change is not None:
@@ -102,6 +173,8 @@ class DriftDetection:
     def _event(self, stream: Stream, change: Change, verdict: Verdict) -> DriftEvent:
         examples = [sid for off, sid in stream.examples if off >= change.offset]
         area = stream.segment.get("policy_area")
+        why = stream.attribution(change)
+        level = "info" if why is not None and why.cause == "mix" else severity(*change.rates)
         return DriftEvent(
             id=event_id(stream.segment, stream.metric, verdict.sample_id),
             segment=stream.segment,
@@ -114,7 +187,8 @@ class DriftDetection:
             detected_ts=verdict.ts,
             before=_interval(change.before),
             after=_interval(change.after),
-            severity=severity(change.before, change.after),
+            severity=level,
+            attribution=why,
             owner=self.owners.policy_areas.get(area or "", self.owners.default),
             example_ids=examples[-self.cfg.examples :] if self.cfg.examples else [],
         )

@@ -195,6 +195,22 @@ class Interval(_Strict):
     k: int
 
 
+class Attribution(_Strict):
+    """How much of a refusal-rate change the traffic mix explains, and how much behaviour does.
+
+    r = h·a + (1 − h)·b, with h the harmful share, a the refusal rate on harmful prompts and b
+    on benign ones. The change splits symmetrically (Shapley) into ``mix`` = Δh·(ā − b̄) and
+    ``behaviour`` = h̄·Δa + (1 − h̄)·Δb; they add up to the change exactly.
+    """
+
+    harmful_share: tuple[float, float]
+    refusal_harmful: tuple[float, float]
+    refusal_benign: tuple[float, float]
+    mix: float
+    behaviour: float
+    cause: Literal["mix", "behaviour", "both"]
+
+
 class DriftEvent(_Strict):
     """One confirmed change of one metric in one segment; ``id`` makes writes idempotent."""
 
@@ -215,6 +231,7 @@ class DriftEvent(_Strict):
     owner: str | None = None
     example_ids: list[str] = Field(default_factory=list)
     status: EventStatus = "open"
+    attribution: Attribution | None = None
 
     def describe(self) -> str:
         """One readable line: what moved, where, how much, since when. No sample text."""
@@ -227,6 +244,7 @@ class DriftEvent(_Strict):
             f"since {self.change_ts.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z, "
             f"detected {self.detected_ts.astimezone(UTC):%H:%M:%S}Z "
             f"· {self.severity} · owner {self.owner or '-'} · event {self.id}"
+            + (f" · cause {self.attribution.cause}" if self.attribution else "")
         )
 
 

@@ -19,7 +19,7 @@ being done and on which database (password hidden); the SQLAlchemy error is its 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast, get_args
@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monitor.counts import COUNTERS, DIMENSIONS, CountRow, combine, merge_categories
 from monitor.schema import (
+    Attribution,
     Direction,
     DriftEvent,
     EventStatus,
@@ -138,6 +139,17 @@ class DriftEventRow(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, server_default=sa.func.current_timestamp()
     )
+    attribution: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class DetectorStateRow(Base):
+    """The checkpoint of one watched stream: parameters and summary statistics, no pickles."""
+
+    __tablename__ = "detector_state"
+
+    stream: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SegmentCountRow(Base):
@@ -165,6 +177,7 @@ class SegmentCountRow(Base):
 
 
 EVENTS = cast(sa.Table, DriftEventRow.__table__)
+STATES = cast(sa.Table, DetectorStateRow.__table__)
 COUNTS = cast(sa.Table, SegmentCountRow.__table__)
 _KEY_COLUMNS = ("hour", *DIMENSIONS)
 
@@ -187,6 +200,7 @@ def _event_values(event: DriftEvent) -> dict[str, Any]:
         "owner": event.owner,
         "example_ids": list(event.example_ids),
         "status": event.status,
+        "attribution": event.attribution.model_dump() if event.attribution else None,
     }
     for side, interval in (("before", event.before), ("after", event.after)):
         for name in ("rate", "low", "high", "n", "k"):
@@ -218,6 +232,7 @@ def _event_from(row: sa.Row[Any]) -> DriftEvent:
         owner=m["owner"],
         example_ids=m["example_ids"],
         status=m["status"],
+        attribution=Attribution.model_validate(m["attribution"]) if m["attribution"] else None,
     )
 
 
@@ -401,6 +416,25 @@ class Store:
             query = query.where(COUNTS.c.hour < end)
         with self._transaction("reading hourly counts") as conn:
             return [_count_from(row) for row in conn.execute(query)]
+
+    def save_states(self, states: Mapping[str, dict[str, Any]], at: datetime) -> None:
+        """Upsert detector checkpoints by stream key (the latest one wins)."""
+        if not states:
+            return
+        rows = [{"stream": k, "state": v, "updated_at": at} for k, v in states.items()]
+        insert = self._dialect_insert(STATES)
+        statement = insert.on_conflict_do_update(
+            index_elements=[STATES.c.stream],
+            set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+        )
+        with self._transaction(f"saving {len(rows)} detector state(s)") as conn:
+            conn.execute(statement, rows)
+
+    def load_states(self) -> dict[str, dict[str, Any]]:
+        """Every stored detector checkpoint, by stream key."""
+        with self._transaction("loading detector states") as conn:
+            rows = conn.execute(sa.select(STATES.c.stream, STATES.c.state)).all()
+        return {row.stream: row.state for row in rows}
 
     def set_status(self, event_id: str, status: EventStatus) -> bool:
         """Set an event's status; False if no event has that id."""

@@ -145,3 +145,34 @@ def test_detection_raises_one_event_for_the_drifted_segment_only() -> None:
     assert abs((event.change_ts - T0).total_seconds() - 6000) < 300
     assert event.example_ids and all(e.startswith("s") for e in event.example_ids)
     assert {e.segment["surface"] for e in events} == {"chat"}
+
+
+def run_mix(share_after: float, benign_after: float) -> list:
+    detection = DriftDetection(Detectors(params={"delta": 0.001}, warmup=200), Owners())
+    rng = random.Random(21)
+    events = []
+    for i in range(16_000):
+        late = i >= 8000
+        harmful = rng.random() < (share_after if late else 0.2)
+        p = 0.9 if harmful else (benign_after if late else 0.05)
+        events += detection.observe(verdict(i, rng.random() < p, harmful=harmful))
+    return [e for e in events if e.metric == "refusal"]
+
+
+def test_a_pure_traffic_mix_shift_is_reported_as_such_at_info() -> None:
+    events = run_mix(share_after=0.5, benign_after=0.05)
+    assert len(events) == 1
+    why = events[0].attribution
+    assert why is not None and why.cause == "mix", why
+    assert events[0].severity == "info"
+    assert abs(why.harmful_share[1] - 0.5) < 0.1
+    change = events[0].after.rate - events[0].before.rate
+    assert abs(why.mix + why.behaviour - change) < 1e-9
+
+
+def test_a_behaviour_change_is_attributed_to_behaviour() -> None:
+    events = run_mix(share_after=0.2, benign_after=0.35)
+    assert len(events) == 1
+    why = events[0].attribution
+    assert why is not None and why.cause == "behaviour", why
+    assert events[0].severity != "info"

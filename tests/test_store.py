@@ -84,19 +84,22 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
+HEAD = "0002"  # the newest revision in alembic/versions
+
+
 # --- migrations ----------------------------------------------------------------------------
 
 
 def test_migrations_go_up_and_down(url: str) -> None:
     assert migrate.current(url) is None
     migrate.upgrade(url)
-    assert migrate.current(url) == "0001"
+    assert migrate.current(url) == HEAD
     assert {"drift_events", "segment_counts_hourly"} <= tables(url)
     migrate.downgrade(url, "base")
     assert migrate.current(url) is None
     assert tables(url) & {"drift_events", "segment_counts_hourly"} == set()
     migrate.upgrade(url)  # and up again from scratch
-    assert migrate.current(url) == "0001"
+    assert migrate.current(url) == HEAD
 
 
 def test_the_migration_matches_the_models(url: str) -> None:
@@ -146,11 +149,11 @@ def test_the_plain_alembic_command_uses_alembic_ini(tmp_path: Path) -> None:
         return done.stdout + done.stderr
 
     alembic("upgrade", "head")  # the default URL: driftmon.db in the working directory
-    assert migrate.current(f"sqlite:///{tmp_path / 'driftmon.db'}") == "0001"
+    assert migrate.current(f"sqlite:///{tmp_path / 'driftmon.db'}") == HEAD
     other = f"sqlite:///{tmp_path / 'other.db'}"
     alembic("-x", f"url={other}", "upgrade", "head")
-    assert migrate.current(other) == "0001"
-    assert "0001 (head)" in alembic("-x", f"url={other}", "current")
+    assert migrate.current(other) == HEAD
+    assert f"{HEAD} (head)" in alembic("-x", f"url={other}", "current")
 
 
 def test_an_unknown_revision_is_a_store_error(sqlite_url: str) -> None:
