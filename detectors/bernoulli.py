@@ -109,6 +109,7 @@ class BernoulliCUSUM:
         self.prior_weight = prior_weight
         self.h = h
         self._pk = prior_weight * (prior_rate or 0.0)  # pseudo-events from the prior
+        self._correction: float | None = None  # set only by the calibration (see calibrate.py)
         self.drift_detected = False
         self._t = 0  # updates over the detector's life (refresh checks are aligned on it)
         self._n = 0  # samples in the current baseline window
@@ -239,7 +240,10 @@ class BernoulliCUSUM:
 
     def _set_arms(self, p0: float) -> None:
         self._p0 = p0
-        self._level = self.h if self.h is not None else calibrate.level(self.arl0, p0, self.ratios)
+        if self.h is not None:
+            self._level = self.h
+        else:
+            self._level = calibrate.level(self.arl0, p0, self.ratios, self._correction)
         arms = calibrate.arms(p0, self.ratios, self._level)
         self._inc0, self._inc1, self._hs, self._up = arms.inc0, arms.inc1, arms.h, arms.up
 

@@ -101,32 +101,55 @@ def arms(p0: float, ratios: Sequence[float], level: float) -> Arms:
     return Arms(inc0, inc1, h, [p1 > p0 for p1 in rates])
 
 
-def siegmund(mu: float, var: float, h: float) -> float:
-    """Siegmund's approximation of a CUSUM's average run length: drift ``mu``, variance ``var``
-    per step, threshold ``h`` (overshoot corrected by 1.166 standard deviations)."""
-    sd = math.sqrt(var)
-    hp = h + 1.166 * sd
-    if abs(mu) < 1e-12 * max(sd, 1e-300):
-        return hp * hp / var
-    a = 2.0 * mu * hp / var
+def siegmund(mu: float, theta: float, h: float) -> float:
+    """Siegmund's approximation of a CUSUM's average run length to threshold ``h``.
+
+    ``mu`` is the drift per step and ``theta`` the non-zero root of ``E[exp(-theta·Z)] = 1``
+    for the increments ``Z`` (same sign as ``mu``). For an arm's own log-likelihood ratio
+    ``theta`` is exactly -1 before the change, which gives ``(e^h - h - 1) / KL``.
+    """
+    a = theta * h
     if -a > 700:
         return math.inf
-    return (math.exp(-a) + a - 1.0) / (2.0 * mu * mu / var)
+    return (math.exp(-a) + a - 1.0) / (theta * mu)
 
 
-def _arm_moments(p: float, p0: float, p1: float) -> tuple[float, float]:
-    up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
-    mean = p * up + (1 - p) * down
-    return mean, p * (1 - p) * (up - down) ** 2
+def _root(p: float, up: float, down: float) -> float:
+    """The positive root theta of p·e^(-theta·up) + (1-p)·e^(-theta·down) = 1 (drift > 0)."""
+
+    def f(t: float) -> float:  # log E[exp(-t·Z)], computed without overflow
+        terms = [(w, -t * z) for w, z in ((p, up), (1 - p, down)) if w > 0]
+        top = max(e for _, e in terms)
+        return top + math.log(sum(w * math.exp(e - top) for w, e in terms))
+
+    hi = 1.0
+    while f(hi) < 0 and hi < 1e6:
+        hi *= 2
+    lo = 0.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if f(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _steps(p0: float, p1: float) -> tuple[float, float]:
+    return math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
 
 
 def approx_arl0(p0: float, ratios: Sequence[float], level: float) -> float:
-    """The bank's ARL0 by Siegmund per arm and a union bound (no simulation)."""
+    """The bank's ARL0 from Siegmund's approximation per arm and a union bound over arms.
+
+    Each arm's threshold is raised by half its upward step, the mean overshoot of a walk that
+    jumps over it.
+    """
     rates = post_rates(p0, ratios)
     total = 0.0
     for p1, off in zip(rates, _offsets(p0, rates), strict=True):
-        mean, var = _arm_moments(p0, p0, p1)
-        total += 1.0 / siegmund(mean, var, level + off)
+        hp = level + off + 0.5 * max(_steps(p0, p1))
+        total += 1.0 / siegmund(-kl(p0, p1), -1.0, hp)
     return 1.0 / total
 
 
@@ -170,12 +193,17 @@ def _approx_curve(arl0: float, ratios: tuple[float, ...]) -> tuple[float, ...]:
 _LOG_Q = tuple(math.log(0.5) - i * 0.05 for i in range(300))[::-1]  # q from ~1.5e-7 to 0.5
 
 
-def level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> float:
+def level(
+    arl0: float,
+    p0: float,
+    ratios: Sequence[float] = DEFAULT_RATIOS,
+    corrected: float | None = None,
+) -> float:
     """The calibrated common level H (nats) for target ``arl0`` at baseline ``p0``.
 
     :func:`approx_level` (tabulated over log q once per ``arl0`` and ``ratios``, then
     interpolated, so that re-deriving the arms as the baseline grows costs microseconds) plus
-    the simulated :func:`correction`.
+    the simulated :func:`correction` (or ``corrected``, which the calibration itself uses).
 
     >>> round(level(1e5, 0.02), 2) > round(level(1e4, 0.02), 2)
     True
@@ -183,7 +211,8 @@ def level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> f
     q = min(p0, 1.0 - p0)
     i, u = _interp(_LOG_Q, math.log(q))
     curve = _approx_curve(float(arl0), tuple(ratios))
-    return curve[i] * (1 - u) + curve[i + 1] * u + correction(arl0, p0)
+    extra = correction(arl0, p0) if corrected is None else corrected
+    return curve[i] * (1 - u) + curve[i + 1] * u + extra
 
 
 def expected_delay(
@@ -205,9 +234,11 @@ def expected_delay(
     rates = post_rates(p0, ratios)
     best = math.inf
     for q1, off in zip(rates, _offsets(p0, rates), strict=True):
-        mean, var = _arm_moments(p1, p0, q1)
+        up, down = _steps(p0, q1)
+        mean = p1 * up + (1 - p1) * down
         if mean > 0:
-            best = min(best, siegmund(mean, var, lv + off))
+            hp = lv + off + 0.5 * max(up, down)
+            best = min(best, siegmund(mean, _root(p1, up, down), hp))
     return best
 
 
@@ -228,3 +259,128 @@ def arl0_for_budget(pages_per_week: float, samples_per_second: Sequence[float]) 
         raise ValueError("samples_per_second must be >= 0 for every stream")
     weeks_between = len(samples_per_second) / pages_per_week
     return [r * WEEK * weeks_between for r in samples_per_second]
+
+
+# --- measuring by simulation, and regenerating the table -----------------------------------
+
+
+def measure_arl0(
+    arl0: float,
+    p0: float,
+    streams: int,
+    seed: int,
+    corrections: Sequence[float | None] = (None,),
+    min_events: int = DEFAULT_MIN_EVENTS,
+) -> list[tuple[int, int]]:
+    """Simulate ``streams`` no-change streams per entry of ``corrections`` (None: the shipped
+    table); return ``(watched samples, false alarms)`` per entry.
+
+    Each stream starts empty, warms up, and is then watched for about ``arl0`` samples,
+    restarting its baseline after each alarm as the detector does. The measured ARL0 is
+    watched samples / false alarms (a ratio estimator; its relative standard error is about
+    ``1/sqrt(alarms)``).
+    """
+    from detectors.bernoulli import BernoulliCUSUM
+    from detectors.cusum import simulate
+
+    detectors = []
+    for extra in corrections:
+        for _ in range(streams):
+            detector = BernoulliCUSUM(arl0=arl0, min_events=min_events)
+            detector._correction = extra
+            detectors.append(detector)
+    q = min(p0, 1 - p0)
+    steps = int(1.2 * min_events / q + 4 * math.sqrt(min_events) / q + arl0) + 500
+    alarms, watched = simulate(detectors, steps, lambda start, length: p0, seed)
+    counts = [0] * len(detectors)
+    for row, _ in alarms:
+        counts[row] += 1
+    out = []
+    for i in range(len(corrections)):
+        rows = slice(i * streams, (i + 1) * streams)
+        out.append((int(watched[rows].sum()), sum(counts[rows])))
+    return out
+
+
+def _fit(arl0: float, points: Sequence[tuple[float, int, int]]) -> float:
+    """The correction at which log(ARL0) meets the target: weighted least squares in c."""
+    xs = [c for c, _, a in points if a > 0]
+    ys = [math.log(w / a) for c, w, a in points if a > 0]
+    ws = [float(a) for _, _, a in points if a > 0]
+    sw = sum(ws)
+    mx = sum(w * x for w, x in zip(ws, xs, strict=True)) / sw
+    my = sum(w * y for w, y in zip(ws, ys, strict=True)) / sw
+    sxx = sum(w * (x - mx) ** 2 for w, x in zip(ws, xs, strict=True))
+    sxy = sum(w * (x - mx) * (y - my) for w, x, y in zip(ws, xs, ys, strict=True))
+    slope = sxy / sxx if sxx > 0 else 1.0
+    slope = min(max(slope, 0.5), 2.0)
+    return mx + (math.log(arl0) - my) / slope
+
+
+def _calibrate_row(args: tuple[float, int, int, float]) -> list[tuple[float, float, str]]:
+    q, streams, seed, max_arl0 = args
+    out: list[tuple[float, float, str]] = []
+    guess = 0.0
+    for log_a in CORRECTION_LOG_A:
+        arl0 = 10**log_a / q
+        if arl0 < 300 or arl0 > max_arl0:
+            continue
+        points: list[tuple[float, int, int]] = []
+        center = guess
+        for attempt in range(3):
+            cs = [center - 0.2, center, center + 0.2]
+            got = measure_arl0(arl0, q, streams, seed + int(log_a * 10) + attempt, corrections=cs)
+            points = [p for p in points if abs(p[0] - center) <= 0.5]
+            points += [(c, w, a) for c, (w, a) in zip(cs, got, strict=True)]
+            guess = _fit(arl0, points)
+            if abs(guess - center) <= 0.15:
+                break
+            center = guess
+        shown = ", ".join(f"c={c:+.2f}: {w / max(a, 1):.3g} ({a})" for c, w, a in points)
+        out.append((log_a, guess, f"q={q} ARL0={arl0:.3g}: {shown} -> c={guess:+.3f}"))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Regenerate :data:`CORRECTION`: ``python -m detectors.calibrate [--streams N]``.
+
+    For every minority rate in :data:`CORRECTION_Q` and every ``log10(ARL0 · q)`` in
+    :data:`CORRECTION_LOG_A` whose ARL0 lies in [300, max-arl0], simulate ``streams`` streams at
+    three trial corrections around the previous point's, fit log(measured ARL0) linearly in the
+    correction and solve for the target. Points outside the simulated range take the nearest
+    simulated value. Prints the table to paste into this module.
+    """
+    import argparse
+    from multiprocessing import Pool
+
+    parser = argparse.ArgumentParser(prog="python -m detectors.calibrate")
+    parser.add_argument("--streams", type=int, default=200, help="streams per trial correction")
+    parser.add_argument("--max-arl0", type=float, default=1.3e6)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=20261123)
+    args = parser.parse_args(argv)
+    tasks = [
+        (q, args.streams, args.seed + i * 1000, args.max_arl0) for i, q in enumerate(CORRECTION_Q)
+    ]
+    with Pool(args.jobs) as pool:
+        rows = pool.map(_calibrate_row, tasks, chunksize=1)
+    table = []
+    for row in rows:
+        for _, _, line in row:
+            print(line, flush=True)
+        got = {log_a: c for log_a, c, _ in row}
+        have = sorted(got)
+        table.append(
+            tuple(
+                round(got[min(have, key=lambda v, la=la: abs(v - la))], 3)
+                for la in CORRECTION_LOG_A
+            )
+        )
+    print("CORRECTION: tuple[tuple[float, ...], ...] = (")
+    for values in table:
+        print("    (" + ", ".join(f"{v:.3f}" for v in values) + "),")
+    print(")")
+
+
+if __name__ == "__main__":
+    main()

@@ -115,30 +115,36 @@ class Bank:
 
     def _block(self, x: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
         rows, length = x.shape
-        kc = np.cumsum(x, axis=1, dtype=np.int64)
-        # warming rows: does the baseline become trusted inside this block?
-        nt = self.n[:, None] + np.arange(1, length + 1)
-        ek = (self.k[:, None] + kc) + self.pk[:, None]
-        en = nt + self.w[:, None]
-        ready = (ek >= self.m[:, None]) & (en - ek >= self.m[:, None])
-        ready &= nt >= self.warmup[:, None]
-        special = (self.pending >= 0) | (~self.watching & ready.any(axis=1))
-        # watching rows: Lindley's recursion in closed form over the block
-        inc = np.where(x[:, :, None], self.inc1[:, None, :], self.inc0[:, None, :])
-        c = np.cumsum(inc, axis=1)
-        low = np.minimum.accumulate(c, axis=1)
-        np.minimum(low, -self.s[:, None, :], out=low)
-        st = c - low
-        special |= (st >= self.hs[:, None, :]).any(axis=(1, 2))
+        xt = np.ascontiguousarray(x.T)  # steps × rows: the scans below run over the first axis
+        kc = np.cumsum(xt, axis=0, dtype=np.int64)
+        special = self.pending >= 0
+        warming = np.flatnonzero(~self.watching)
+        if warming.size:  # does a baseline become trusted inside this block?
+            nt = self.n[warming] + np.arange(1, length + 1)[:, None]
+            ek = (self.k[warming] + kc[:, warming]) + self.pk[warming]
+            en = nt + self.w[warming]
+            m = self.m[warming]
+            ready = (ek >= m) & (en - ek >= m) & (nt >= self.warmup[warming])
+            special[warming] |= ready.any(axis=0)
+        # watching rows: Lindley's recursion, vectorised over rows and arms
+        st = np.where(xt[:, :, None], self.inc1[None], self.inc0[None])
+        prev = self.s
+        for row in st:  # S_t = max(0, S_{t-1} + inc_t), one vector operation per step
+            np.add(row, prev, out=row)
+            np.maximum(row, 0, out=row)
+            prev = row
+        special |= (st.max(axis=0) >= self.hs).any(axis=1)
         fast = ~special
-        zero = st == 0
-        last = length - 1 - np.argmax(zero[:, ::-1, :], axis=1)
-        hit = zero.any(axis=1) & (fast & self.watching)[:, None]
+        live = fast & self.watching
+        steps = np.arange(length, dtype=np.int64)[:, None, None]
+        last = np.where(st == 0, steps, -1).max(axis=0)
+        hit = (last >= 0) & live[:, None]
+        last = np.maximum(last, 0)
         self.zn = np.where(hit, self.n[:, None] + last + 1, self.zn)
-        self.zk = np.where(hit, self.k[:, None] + np.take_along_axis(kc, last, axis=1), self.zk)
-        self.s = np.where((fast & self.watching)[:, None], st[:, -1, :], self.s)
+        self.zk = np.where(hit, self.k[:, None] + kc[last, np.arange(rows)[:, None]], self.zk)
+        self.s = np.where(live[:, None], st[-1], self.s)
         self.n = np.where(fast, self.n + length, self.n)
-        self.k = np.where(fast, self.k + kc[:, -1], self.k)
+        self.k = np.where(fast, self.k + kc[-1], self.k)
         self.t = np.where(fast, self.t + length, self.t)
         alarms = []
         for r in np.flatnonzero(special).tolist():
@@ -149,7 +155,7 @@ class Bank:
                     alarms.append((r, i))
             self._load(r)
         if self.t[0] % REFRESH_EVERY == 0:
-            self._refresh(fast & self.watching)
+            self._refresh(live)
         return alarms
 
     def _refresh(self, rows: npt.NDArray[np.bool_]) -> None:

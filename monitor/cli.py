@@ -139,6 +139,29 @@ def classify(
     typer.echo(f"{good} verdict(s), {bad} bad line(s) skipped", err=True)
 
 
+@app.command()
+def backtest(
+    file: Annotated[Path, typer.Argument(help="JSONL or Parquet of samples or labelled verdicts.")],
+    out: Annotated[Path | None, typer.Option(help="Write drift events here (JSONL).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the stream's classifiers and detectors over a file; print a summary."""
+    cfg = _config(config)
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    from monitor.backtest import BacktestError, backtest
+
+    try:
+        events, summary = backtest(cfg, file)
+    except BacktestError as exc:
+        raise fail(str(exc)) from None
+    if out is not None:
+        out.write_text("".join(e.model_dump_json() + "\n" for e in events), encoding="utf-8")
+    for event in events:
+        typer.echo(f"DRIFT {event.describe()}", err=out is None)
+    typer.echo(json.dumps(summary.as_dict()))
+
+
 @db.command("upgrade")
 def db_upgrade(
     url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: store.url).")] = None,

@@ -203,6 +203,8 @@ class Attribution(_Strict):
     ``behaviour`` = h̄·Δa + (1 − h̄)·Δb; they add up to the change exactly.
     """
 
+    model_config = ConfigDict(strict=False, extra="ignore", frozen=True)  # JSON columns give lists
+
     harmful_share: tuple[float, float]
     refusal_harmful: tuple[float, float]
     refusal_benign: tuple[float, float]

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from monitor.backtest import backtest
 from monitor.broker import EmbeddedBroker, ensure_topics
 from monitor.config import Config, parse_config
 from monitor.migrate import upgrade
+from monitor.schema import DriftEvent
 from monitor.simulate import TrafficSimulator
 from monitor.store import Store
 from monitor.testing import WorkerProcess, metric_value, wait_until
@@ -56,18 +58,25 @@ def scenario(store_url: str, broker: dict[str, object]) -> Config:
     )
 
 
-def publish(bootstrap: str, cfg: Config) -> int:
+def publish(bootstrap: str, cfg: Config, copy: Path) -> int:
+    """Publish the simulated samples with the bad messages spread among them; keep a JSONL copy."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_request_size=2**21)
     good = TrafficSimulator(cfg.simulator, START).take(SAMPLES)
     spacing = SAMPLES // (len(BAD) + 1)
     bad = iter(BAD)
-    for i, message in enumerate(good):
-        producer.send(cfg.broker.topics.samples, key=message.key, value=message.value)
-        if i % spacing == spacing - 1 and (payload := next(bad, None)) is not None:
-            producer.send(cfg.broker.topics.samples, key=b"bad", value=payload)
+    with copy.open("wb") as lines:
+        for i, message in enumerate(good):
+            producer.send(cfg.broker.topics.samples, key=message.key, value=message.value)
+            lines.write(message.value + b"\n")
+            if i % spacing == spacing - 1 and (payload := next(bad, None)) is not None:
+                producer.send(cfg.broker.topics.samples, key=b"bad", value=payload)
     producer.flush()
     producer.close()
     return len(good)
+
+
+def comparable(events: list[DriftEvent]) -> list[dict]:
+    return sorted((e.model_dump(exclude={"status"}) for e in events), key=lambda e: e["id"])
 
 
 def dlq_records(bootstrap: str, topic: str, expected: int) -> list[dict]:
@@ -95,7 +104,7 @@ def test_injected_drift_is_detected_stored_and_exported(
     upgrade(url)
     cfg = scenario(url, topics)
     ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
-    good = publish(broker.bootstrap, cfg)
+    good = publish(broker.bootstrap, cfg, tmp_path / "published.jsonl")
     store = Store(url)
     with WorkerProcess(cfg, broker.bootstrap, tmp_path) as worker:
         received = lambda: metric_value(worker.metrics_url, "driftmon_samples_received_total")  # noqa: E731
@@ -147,4 +156,8 @@ def test_injected_drift_is_detected_stored_and_exported(
     assert by_raw == BAD
     assert all(r["detail"] and r["source"]["topic"] == cfg.broker.topics.samples for r in records)
     assert counted
+
+    offline, summary = backtest(cfg, tmp_path / "published.jsonl")
+    assert summary.verdicts == good
+    assert comparable(offline) == comparable(everything), "stream and backtest must agree"
     store.close()

@@ -1,0 +1,115 @@
+"""The backtest runs the stream's core over a file: samples or already-labelled verdicts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from monitor.backtest import BacktestError, backtest
+from monitor.classify import default_stack
+from monitor.cli import app
+from monitor.config import Config, parse_config
+from monitor.schema import parse_sample
+from monitor.segments import Segmenter
+from monitor.simulate import TrafficSimulator
+
+START = datetime(2026, 11, 16, tzinfo=UTC)
+N = 30_000
+
+
+@pytest.fixture(scope="module")
+def cfg() -> Config:
+    drift = {"after_seconds": 75, "model": "atlas-2", "surface": "chat"}
+    return parse_config({"simulator": {"seed": 4, "bad_fraction": 0.001, "drift": drift}})
+
+
+@pytest.fixture(scope="module")
+def samples(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bt") / "samples.jsonl"
+    path.write_bytes(
+        b"".join(m.value + b"\n" for m in TrafficSimulator(cfg.simulator, START).take(N))
+    )
+    return path
+
+
+def labelled_rows(cfg: Config, samples: Path) -> list[dict]:
+    stack, segmenter, rows = default_stack(), Segmenter(cfg.segments), []
+    for line in samples.read_bytes().splitlines():
+        try:
+            sample = parse_sample(line)
+        except ValueError:
+            continue
+        v = stack.classify(sample, segmenter.segment(sample))
+        rows.append(
+            {
+                "sample_id": v.sample_id,
+                "ts": v.ts.isoformat(),
+                "model": sample.model,
+                "surface": sample.surface,
+                "locale": sample.locale,
+                "policy_area": v.segment["policy_area"],
+                "refusal": v.refusal.label,
+                "prompt_harmful": v.prompt_harm.harmful,
+                "violation": v.violation,
+                "categories": sorted(c for c, s in v.violations.items() if s >= 0.5),
+            }
+        )
+    return rows
+
+
+def key(events: list) -> list[tuple]:
+    return sorted((e.id, e.metric, e.change_offset, e.before, e.after) for e in events)
+
+
+def test_samples_backtest_finds_the_injected_drift(cfg: Config, samples: Path) -> None:
+    events, summary = backtest(cfg, samples)
+    assert summary.rows == N and summary.verdicts + sum(summary.bad.values()) == N
+    assert sum(summary.bad.values()) > 0
+    refusal = [e for e in events if e.metric == "refusal"]
+    assert refusal and all(e.segment["model"] == "atlas-2" for e in events)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_labelled_verdicts_give_the_same_events(
+    cfg: Config, samples: Path, tmp_path: Path, fmt: str
+) -> None:
+    rows = labelled_rows(cfg, samples)
+    path = tmp_path / f"verdicts.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        frame = pl.DataFrame(rows).with_columns(pl.col("ts").str.to_datetime(time_zone="UTC"))
+        frame.write_parquet(path)
+    from_labels, summary = backtest(cfg, path)
+    from_samples, _ = backtest(cfg, samples)
+    assert summary.verdicts == len(rows)
+    assert key(from_labels) == key(from_samples)
+
+
+def test_cli_writes_events_and_a_summary(samples: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "simulator:\n  seed: 4\n  drift: {after_seconds: 75, model: atlas-2, surface: chat}\n"
+    )
+    out = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(
+        app, ["backtest", str(samples), "--out", str(out), "-c", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["rows"] == N and summary["events_by_metric"]["refusal"] >= 1
+    assert len(out.read_text().splitlines()) == sum(summary["events_by_metric"].values())
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n")
+    result = CliRunner().invoke(app, ["backtest", str(bad)])
+    assert result.exit_code == 2 and "x.csv" in result.output
+    with pytest.raises(BacktestError):
+        backtest(Config(), bad)
