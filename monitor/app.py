@@ -66,6 +66,7 @@ class Pipeline:
         self.detection = DriftDetection(self.cfg.detectors, self.cfg.owners)
         self.counts = HourlyCounts()
         self.pending_counts: list[CountRow] = []
+        self.pending_states: dict[str, dict[str, Any]] = {}
         self.metrics.watch(self.detection)
         self._store: Store | None = None
 
@@ -94,19 +95,48 @@ class Pipeline:
         if self.store.add_events([event]):
             self.metrics.events([event])
 
-    def flush_counts(self) -> int:
-        """Write the hourly counts gathered so far; on failure keep them for the next flush."""
+    def restore_state(self) -> int:
+        """Continue the detectors' baselines from the last checkpoint in the store."""
+        return self.detection.restore(self.store.load_states())
+
+    def take_writes(self, everything: bool = False) -> Writes:
+        """What the store is owed: counts and detector states. Call on the event loop's thread
+        (it reads the live state); write the result anywhere with :meth:`write`."""
         self.pending_counts.extend(self.counts.drain())
-        if not self.pending_counts:
-            return 0
-        rows, self.pending_counts = self.pending_counts, []
+        counts, self.pending_counts = self.pending_counts, []
+        states = {**self.pending_states, **self.detection.snapshot(only_dirty=not everything)}
+        self.pending_states = {}
+        return Writes(counts, states)
+
+    def write(self, writes: Writes) -> None:
+        """Write counts then states; what fails is kept for the next flush (and re-raised)."""
         try:
-            self.store.add_counts(rows)
+            if writes.counts:
+                self.store.add_counts(writes.counts)
         except StoreError:
-            self.pending_counts = rows + self.pending_counts
+            self.pending_counts = writes.counts + self.pending_counts
+            self.pending_states = {**writes.states, **self.pending_states}
             self.metrics.store_errors.labels("counts").inc()
             raise
-        return len(rows)
+        try:
+            if writes.states:
+                self.store.save_states(writes.states, datetime.now(UTC))
+        except StoreError:
+            self.pending_states = {**writes.states, **self.pending_states}
+            self.metrics.store_errors.labels("detector_state").inc()
+            raise
+
+    def flush(self, everything: bool = False) -> Writes:
+        """Take and write in one go (tests, shutdown)."""
+        writes = self.take_writes(everything)
+        self.write(writes)
+        return writes
+
+
+@dataclass(frozen=True)
+class Writes:
+    counts: list[CountRow]
+    states: dict[str, dict[str, Any]]
 
 
 def _key(verdict: Verdict) -> bytes:
@@ -192,18 +222,19 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
 
     @app.timer(cfg.worker.flush_interval)
     async def flush() -> None:
+        writes = p.take_writes()  # on the loop: reads live state
         try:
-            await asyncio.to_thread(p.flush_counts)
+            await asyncio.to_thread(p.write, writes)
         except StoreError as exc:
-            log.error("hourly counts not written yet (kept for the next flush): %s", exc)
+            log.error("store write deferred to the next flush: %s", exc)
 
     @app.on_before_shutdown.connect
     async def flush_on_stop(app: faust.App, **kwargs: Any) -> None:
-        """A graceful stop writes what has been counted since the last flush."""
+        """A graceful stop writes the counts and detector state gathered since the last flush."""
         try:
-            await asyncio.to_thread(p.flush_counts)
+            p.flush()
         except StoreError as exc:
-            log.error("hourly counts lost at shutdown, store unavailable: %s", exc)
+            log.error("counts or detector state lost at shutdown, store unavailable: %s", exc)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -214,6 +245,12 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
     async def healthz(web: Any, request: Any) -> Any:
         return web.json({"status": "ok"})
 
+    try:
+        restored = p.restore_state()
+    except StoreError as exc:
+        log.error("starting cold: detector state could not be loaded: %s", exc)
+    else:
+        log.warning("continuing %d detector baseline(s) from the store", restored)
     app.driftmon_pipeline = p  # type: ignore[attr-defined]
     return app
 

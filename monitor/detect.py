@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
+from detectors.registry import DriftDetector
 from monitor.config import Detectors, Owners
 from monitor.schema import (
     Attribution,
@@ -118,6 +120,26 @@ class Stream:
         if self.harmful.size and verdict.prompt_harm is not None:
             self.harmful[(self.watch.offset - 1) % self.watch.history] = verdict.prompt_harm.harmful
 
+    def to_state(self) -> dict[str, Any]:
+        w = self.watch
+        held = min(w.offset, w.history) if self.harmful.size else 0
+        idx = np.arange(w.offset - held, w.offset) % w.history
+        return {
+            "segment": self.segment,
+            "metric": self.metric,
+            "watch": w.to_state(),
+            "harmful": np.packbits(self.harmful[idx]).tobytes().hex() if held else "",
+            "examples": list(self.examples),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        w = self.watch
+        if self.harmful.size and state["harmful"]:
+            held = min(w.offset, w.history)
+            bits = np.unpackbits(np.frombuffer(bytes.fromhex(state["harmful"]), np.uint8))
+            self.harmful[np.arange(w.offset - held, w.offset) % w.history] = bits[:held]
+        self.examples.extend((int(off), str(sid)) for off, sid in state["examples"])
+
     def attribution(self, change: Change) -> Attribution | None:
         if not self.harmful.size:
             return None
@@ -140,6 +162,10 @@ class DriftDetection:
         self.owners = owners or Owners()
         self.metrics = frozenset(cfg.metrics)
         self.streams: dict[StreamKey, Stream] = {}
+        self.dirty: set[StreamKey] = set()
+
+    def _factory(self) -> DriftDetector:
+        return registry.build(self.cfg.name, self.cfg.params)
 
     def _stream(self, segment: dict[str, str], metric: Metric) -> Stream:
         key = (segment_key(segment), metric)
@@ -147,13 +173,41 @@ class DriftDetection:
         if stream is None:
             cfg = self.cfg
             watch = RateWatch(
-                lambda: registry.build(cfg.name, cfg.params),
+                self._factory,
                 warmup=cfg.warmup,
                 min_samples=cfg.min_samples,
                 history=cfg.history,
             )
             stream = self.streams[key] = Stream(segment, metric, watch, cfg.examples)
+        self.dirty.add(key)
         return stream
+
+    def snapshot(self, only_dirty: bool = True) -> dict[str, dict[str, Any]]:
+        """Checkpoints of the streams updated since the last snapshot (or all), by stream key."""
+        keys = self.dirty if only_dirty else set(self.streams)
+        detector = {"name": self.cfg.name, "params": dict(self.cfg.params)}
+        states = {
+            f"{seg}#{metric}": {**self.streams[(seg, metric)].to_state(), "detector": detector}
+            for seg, metric in keys
+        }
+        self.dirty = set()
+        return states
+
+    def restore(self, states: dict[str, dict[str, Any]]) -> int:
+        """Continue the baselines saved by :meth:`snapshot`; states of other detectors are
+        skipped (a changed detector config starts cold rather than misreading old state)."""
+        restored = 0
+        mine = {"name": self.cfg.name, "params": dict(self.cfg.params)}
+        rebuild = getattr(type(self._factory()), "from_state", None)
+        for state in states.values():
+            if state.get("detector") != mine:
+                continue
+            watch = RateWatch.from_state(state["watch"], self._factory, rebuild)
+            stream = Stream(state["segment"], state["metric"], watch, self.cfg.examples)
+            stream.restore(state)
+            self.streams[(segment_key(stream.segment), stream.metric)] = stream
+            restored += 1
+        return restored
 
     def observe(self, verdict: Verdict) -> list[DriftEvent]:
         events = []

@@ -37,6 +37,7 @@ class ListStore:
         self.url = url
         self.saved: dict[str, DriftEvent] = {}
         self.cells: dict[tuple, CountRow] = {}
+        self.states: dict[str, dict] = {}
 
     def add_events(self, events: Iterable[DriftEvent]) -> int:
         new = 0
@@ -60,6 +61,12 @@ class ListStore:
 
     def events(self, since: datetime | None = None) -> list[DriftEvent]:
         return [e for e in self.saved.values() if since is None or e.detected_ts >= since]
+
+    def save_states(self, states: dict[str, dict], at: datetime) -> None:
+        self.states.update(states)
+
+    def load_states(self) -> dict[str, dict]:
+        return dict(self.states)
 
     def set_status(self, event_id: str, status: EventStatus) -> bool:
         event = self.saved.get(event_id)
@@ -108,6 +115,7 @@ class WorkerProcess:
         data["worker"]["web_port"] = free_port()
         data["worker"]["data_dir"] = str(workdir / "worker")
         self.cfg = parse_config(data)
+        workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / "worker.yaml"
         self.config_path.write_text(yaml.safe_dump(data))
         self.log_path = workdir / "worker.log"

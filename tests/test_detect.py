@@ -176,3 +176,29 @@ def test_a_behaviour_change_is_attributed_to_behaviour() -> None:
     why = events[0].attribution
     assert why is not None and why.cause == "behaviour", why
     assert events[0].severity != "info"
+
+
+def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
+    import json
+
+    cfg = Detectors(params={"delta": 0.001}, warmup=200)
+    rng = random.Random(11)
+    drifted = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
+    stable = {"model": "m", "surface": "api", "locale": "en", "policy_area": "none"}
+    verdicts = []
+    for i in range(12_000):
+        seg = drifted if i % 2 else stable
+        p = 0.3 if (seg is drifted and i >= 6000) else 0.1
+        verdicts.append(verdict(i, rng.random() < p, harmful=rng.random() < 0.3, segment=seg))
+
+    whole = DriftDetection(cfg)
+    expected = [e for v in verdicts for e in whole.observe(v)]
+    first = DriftDetection(cfg)
+    got = [e for v in verdicts[:5000] for e in first.observe(v)]
+    saved = json.loads(json.dumps(first.snapshot()))  # through JSON, as the store keeps it
+    second = DriftDetection(cfg)
+    assert second.restore(saved) == len(first.streams)
+    got += [e for v in verdicts[5000:] for e in second.observe(v)]
+    assert got == expected and expected
+    other = DriftDetection(Detectors(params={"delta": 0.01}))
+    assert other.restore(saved) == 0, "state of a differently configured detector is not reused"

@@ -89,9 +89,11 @@ def test_counts_are_kept_when_the_store_fails() -> None:
     for message in TrafficSimulator(p.cfg.simulator, START).take(100):
         p.detect(p.classify(message.value))
     with pytest.raises(StoreError):
-        p.flush_counts()
+        p.flush()
     kept: list[CountRow] = list(p.pending_counts)
     assert sum(r.samples for r in kept) == 100
+    assert p.pending_states, "detector states are kept too"
     p._store = ListStore()
-    assert p.flush_counts() == len(kept)
-    assert p.pending_counts == []
+    written = p.flush()
+    assert len(written.counts) == len(kept) and written.states
+    assert p.pending_counts == [] and p.pending_states == {}

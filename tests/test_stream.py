@@ -161,3 +161,37 @@ def test_injected_drift_is_detected_stored_and_exported(
     assert summary.verdicts == good
     assert comparable(offline) == comparable(everything), "stream and backtest must agree"
     store.close()
+
+
+def test_a_restarted_worker_continues_its_baselines(
+    broker: EmbeddedBroker, topics: dict[str, object], tmp_path: Path
+) -> None:
+    """Half the traffic, a graceful stop, the other half to a new worker: same events as one run."""
+    url = f"sqlite:///{tmp_path / 'driftmon.db'}"
+    upgrade(url)
+    cfg = scenario(url, topics)
+    ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
+    messages = TrafficSimulator(cfg.simulator, START).take(SAMPLES)
+    copy = tmp_path / "all.jsonl"
+    copy.write_bytes(b"".join(m.value + b"\n" for m in messages))
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20)
+    store = Store(url)
+    half = SAMPLES * 2 // 5  # before the drift starts
+
+    def counted() -> int:
+        return sum(row.samples for row in store.counts())
+
+    for part, (chunk, total) in enumerate(((messages[:half], half), (messages[half:], SAMPLES))):
+        for m in chunk:
+            producer.send(cfg.broker.topics.samples, key=m.key, value=m.value)
+        producer.flush()
+        with WorkerProcess(cfg, broker.bootstrap, tmp_path / f"run{part}") as worker:
+            wait_until(lambda: counted() >= total, 240, f"part {part} counted")  # noqa: B023
+            if part == 1:
+                assert "continuing" in worker.log()
+    producer.close()
+    offline, _ = backtest(cfg, copy)
+    assert offline
+    assert comparable(store.events()) == comparable(offline)
+    assert counted() == SAMPLES
+    store.close()
