@@ -14,8 +14,11 @@ any detector:
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +53,8 @@ class Change:
     ts: float
     before: Rate
     after: Rate
+    statistic: float | None = None
+    threshold: float | None = None
 
     @property
     def direction(self) -> str:
@@ -92,6 +97,9 @@ class RateWatch:
         self.changes = 0
         self.offset = 0  # values seen over the stream's life
         self._detector = factory()
+        # A detector that locates its own change (calibrated, with a minimum count before it
+        # can alarm) is trusted as it is: no second test that would change its false-alarm rate.
+        self._trusted = hasattr(self._detector, "change_point")
         self._bits = np.zeros(history, dtype=np.uint8)
         self._ts = np.zeros(history, dtype=np.float64)
         self._size = 0  # values held, up to history
@@ -101,6 +109,9 @@ class RateWatch:
     @property
     def state(self) -> str:
         """``insufficient_data`` during warm-up, ``pending`` while an alarm awaits confirmation."""
+        own = getattr(self._detector, "state", None)
+        if self._trusted and isinstance(own, str):
+            return own
         if self._since_baseline < self.warmup:
             return "insufficient_data"
         return "pending" if self._check_at is not None else "watching"
@@ -114,6 +125,10 @@ class RateWatch:
         self._size = min(self._size + 1, self.history)
         self._since_baseline += 1
         self._detector.update(1 if x else 0)
+        if self._trusted:
+            if self._detector.drift_detected:
+                self._confirm(trusted=True)
+            return
         alarm = self._detector.drift_detected and self._since_baseline >= self.warmup
         if alarm and self._check_at is None:
             self._check_at = self.offset + self.min_samples // 2
@@ -142,19 +157,87 @@ class RateWatch:
         bits = self.recent(window)
         return Rate.of(int(bits.sum()), int(bits.size))
 
-    def _confirm(self) -> None:
+    def to_state(self) -> dict[str, Any]:
+        """Parameters and summary statistics as JSON-able data (no pickles).
+
+        The values since the baseline (up to ``history``) are kept bit-packed with their
+        timestamps (microsecond deltas, compressed); a detector that can describe its own
+        state (``to_state``) is saved as such, any other (river's) is rebuilt on restore by
+        replaying those values, which gives it the same state as long as the baseline fits in
+        the history.
+        """
+        held = min(self._size, self._since_baseline)
+        idx = np.arange(self.offset - held, self.offset) % self.history
+        micros = np.round(self._ts[idx] * 1e6).astype(np.int64)
+        deltas = np.diff(micros, prepend=np.int64(0))
+        detector = getattr(self._detector, "to_state", None)
+        return {
+            "version": 1,
+            "warmup": self.warmup,
+            "min_samples": self.min_samples,
+            "history": self.history,
+            "offset": self.offset,
+            "since_baseline": self._since_baseline,
+            "changes": self.changes,
+            "check_at": self._check_at,
+            "held": held,
+            "bits": _pack(np.packbits(self._bits[idx]).tobytes()),
+            "ts_us": _pack(deltas.tobytes()),
+            "last_change": _change_state(self.last_change),
+            "detector": detector() if callable(detector) else None,
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: dict[str, Any],
+        factory: Callable[[], DriftDetector],
+        restore: Callable[[dict[str, Any]], DriftDetector] | None = None,
+    ) -> RateWatch:
+        """Rebuild a watch saved by :meth:`to_state`; it continues exactly where it stopped."""
+        if state.get("version") != 1:
+            raise ValueError(f"unknown RateWatch state version {state.get('version')!r}")
+        watch = cls(factory, state["warmup"], state["min_samples"], state["history"])
+        held = int(state["held"])
+        bits = np.unpackbits(np.frombuffer(_unpack(state["bits"]), dtype=np.uint8))[:held]
+        micros = np.cumsum(np.frombuffer(_unpack(state["ts_us"]), dtype=np.int64))
+        watch.offset = int(state["offset"])
+        idx = np.arange(watch.offset - held, watch.offset) % watch.history
+        watch._bits[idx] = bits
+        watch._ts[idx] = micros / 1e6
+        watch._size = held
+        watch._since_baseline = int(state["since_baseline"])
+        watch.changes = int(state["changes"])
+        watch._check_at = state["check_at"]
+        watch.last_change = _change_from(state["last_change"])
+        if state["detector"] is not None and restore is not None:
+            watch._detector = restore(state["detector"])
+        else:
+            for value in bits:
+                watch._detector.update(int(value))
+        return watch
+
+    def _confirm(self, trusted: bool = False) -> None:
         bits = self.recent()
-        cut = change_point(bits, min_side=min(10, max(1, bits.size // 4)))
+        if trusted:
+            age = int(getattr(self._detector, "change_point", None) or 1)
+            cut = max(1, bits.size - min(age, bits.size - 1))
+        else:
+            cut = change_point(bits, min_side=min(10, max(1, bits.size // 4)))
         after_n = bits.size - cut
-        if after_n < self.min_samples:
+        if not trusted and after_n < self.min_samples:
             self._check_at = self.offset + (self.min_samples - after_n)
             return
         before = Rate.of(int(bits[:cut].sum()), cut)
         after = Rate.of(int(bits[cut:].sum()), after_n)
-        if before.high >= after.low and after.high >= before.low:
+        if not trusted and before.high >= after.low and after.high >= before.low:
             return  # intervals overlap: not a change a human should be paged for
         offset = self.offset - after_n
-        self.last_change = Change(offset, float(self._ts[offset % self.history]), before, after)
+        stat = getattr(self._detector, "statistic", None)
+        limit = getattr(self._detector, "threshold", None)
+        self.last_change = Change(
+            offset, float(self._ts[offset % self.history]), before, after, stat, limit
+        )
         self.drift_detected = True
         self.changes += 1
         self._rebaseline(bits[cut:])
@@ -163,4 +246,28 @@ class RateWatch:
         self._detector = self.factory()
         for value in post:
             self._detector.update(int(value))
+        if self._trusted and self._detector.drift_detected:
+            self._detector = self.factory()  # the post-change values alone must not re-alarm
+            for value in post:
+                self._detector.update(int(value))
         self._since_baseline = int(post.size)
+
+
+def _pack(raw: bytes) -> str:
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def _unpack(text: str) -> bytes:
+    return zlib.decompress(base64.b64decode(text))
+
+
+def _change_state(change: Change | None) -> dict[str, Any] | None:
+    return None if change is None else asdict(change)
+
+
+def _change_from(data: dict[str, Any] | None) -> Change | None:
+    if data is None:
+        return None
+    before, after = Rate(**data["before"]), Rate(**data["after"])
+    stat, limit = data.get("statistic"), data.get("threshold")
+    return Change(int(data["offset"]), float(data["ts"]), before, after, stat, limit)

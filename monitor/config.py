@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.schema import MAX_SAMPLE_BYTES, METRICS, Metric
 
@@ -84,13 +91,23 @@ class Segments(_Section):
 class Detectors(_Section):
     """Which river detector watches each (segment, metric) stream, and when an alarm counts."""
 
-    name: Literal["adwin", "page_hinkley", "kswin"] = "adwin"
+    name: str = "adwin"
     params: dict[str, Any] = Field(default_factory=lambda: {"delta": 0.0005})
     metrics: list[Metric] = list(METRICS)
     warmup: int = Field(default=200, ge=0, description="samples before the baseline is trusted")
     min_samples: int = Field(default=50, ge=1, description="samples after a change point")
     history: int = Field(default=20_000, ge=100, description="recent values kept per stream")
     examples: int = Field(default=5, ge=0, le=50)
+
+    @model_validator(mode="after")
+    def _buildable(self) -> Detectors:
+        from detectors import registry
+
+        try:
+            registry.build(self.name, self.params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"detector {self.name!r} with params {self.params}: {exc}") from None
+        return self
 
 
 class Classifiers(_Section):

@@ -12,6 +12,7 @@ Unclassified verdicts feed nothing: they are never counted as compliance.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -58,6 +59,10 @@ def severity(before: Rate, after: Rate) -> Severity:
     ratio = (after.rate + 1e-9) / (before.rate + 1e-9)
     big = ratio >= 2.0 or ratio <= 0.5
     return "critical" if big and min(before.n, after.n) >= 200 else "warning"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _interval(rate: Rate) -> Interval:
@@ -241,6 +246,8 @@ class DriftDetection:
             detected_ts=verdict.ts,
             before=_interval(change.before),
             after=_interval(change.after),
+            statistic=_finite(change.statistic),
+            threshold=_finite(change.threshold),
             severity=level,
             attribution=why,
             owner=self.owners.policy_areas.get(area or "", self.owners.default),

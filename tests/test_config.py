@@ -24,7 +24,8 @@ def test_defaults_need_no_file() -> None:
     ("data", "needle"),
     [
         ({"broker": {"partitions": 0}}, "broker.partitions"),
-        ({"detectors": {"name": "magic"}}, "detectors.name"),
+        ({"detectors": {"name": "magic"}}, "unknown detector .magic."),
+        ({"detectors": {"name": "adwin", "params": {"arl0": 5}}}, "no parameter"),
         ({"store": {"url": "mysql://x"}}, "store.url"),
         ({"simulator": {"models": {"a": -1}}}, "simulator.models"),
         ({"segments": {"allow": {"colour": ["red"]}}}, "segments.allow"),
