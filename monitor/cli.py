@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 db = typer.Typer(help="The SQL store.", no_args_is_help=True)
 app.add_typer(db, name="db")
+detectors_app = typer.Typer(help="The drift detectors.", no_args_is_help=True)
+app.add_typer(detectors_app, name="detectors")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (defaults if omitted).")
@@ -160,6 +162,69 @@ def backtest(
     for event in events:
         typer.echo(f"DRIFT {event.describe()}", err=out is None)
     typer.echo(json.dumps(summary.as_dict()))
+
+
+@detectors_app.command("plan")
+def detectors_plan(
+    config: ConfigOpt = None,
+    observed: Annotated[
+        bool, typer.Option(help="Use the traffic in the store (last 7 days), not the stated.")
+    ] = False,
+) -> None:
+    """Print, per segment and metric, the ARL0 in use and the expected detection delays."""
+    from datetime import UTC, datetime
+
+    from monitor import plan as planning
+
+    cfg = _config(config)
+    if observed:
+        from monitor.store import Store, StoreError
+
+        try:
+            rows = Store(cfg.store.url).counts()
+        except StoreError as exc:
+            raise fail(f"cannot read observed traffic: {exc}") from None
+        traffic = planning.observed(rows, planning.since_days(datetime.now(UTC)))
+        if not traffic:
+            raise fail("no traffic in the store for the last 7 days; leave out --observed")
+    else:
+        traffic = planning.stated(cfg)
+    _print_plan(cfg, planning.plan(cfg, traffic))
+
+
+def _print_plan(cfg: Config, rows: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from monitor.plan import CHANGES
+
+    budget = cfg.detectors.budget_pages_per_week
+    title = f"detector {cfg.detectors.name} {cfg.detectors.params}" + (
+        f"; ARL0 = what a budget of {budget:g} false page(s)/week over {len(rows)} streams asks"
+        " for (the worker runs params.arl0)"
+        if budget
+        else ""
+    )
+    table = Table(title=title)
+    for name in ("segment", "metric", "samples/h", "rate", "ARL0 (samples)"):
+        table.add_column(name)
+    for label, _ in CHANGES:
+        table.add_column(f"delay {label}", justify="right")
+    for row in rows:
+        cells = [row.segment, row.metric, f"{row.per_hour:,.0f}", f"{row.rate:.2%}"]
+        cells.append("n/a" if row.arl0 is None else f"{row.arl0:,.0f}")
+        for delay in row.delays:
+            cells.append("n/a" if delay is None else f"{delay:,.0f} ({_span(row.hours(delay))})")
+        table.add_row(*cells)
+    Console(width=200).print(table)
+    if cfg.detectors.name != "bernoulli_cusum":
+        typer.echo(f"{cfg.detectors.name} is not calibrated: no ARL0 or delay can be promised.")
+
+
+def _span(hours: float | None) -> str:
+    if hours is None:
+        return "?"
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
 @db.command("upgrade")

@@ -88,16 +88,33 @@ class Segments(_Section):
         return allow
 
 
+DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "adwin": {"delta": 0.0005},
+    "bernoulli_cusum": {"arl0": 100_000},
+}
+
+
 class Detectors(_Section):
     """Which river detector watches each (segment, metric) stream, and when an alarm counts."""
 
     name: str = "adwin"
-    params: dict[str, Any] = Field(default_factory=lambda: {"delta": 0.0005})
+    params: dict[str, Any] = Field(default_factory=lambda: dict(DETECTOR_DEFAULTS["adwin"]))
     metrics: list[Metric] = list(METRICS)
     warmup: int = Field(default=200, ge=0, description="samples before the baseline is trusted")
     min_samples: int = Field(default=50, ge=1, description="samples after a change point")
     history: int = Field(default=20_000, ge=100, description="recent values kept per stream")
     examples: int = Field(default=5, ge=0, le=50)
+    budget_pages_per_week: float | None = Field(
+        default=None, gt=0, description="false pages a week across all streams (plan)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_params(cls, data: Any) -> Any:
+        """Parameters left out take the named detector's defaults, not another detector's."""
+        if isinstance(data, dict) and "params" not in data:
+            return {**data, "params": dict(DETECTOR_DEFAULTS.get(data.get("name", "adwin"), {}))}
+        return data
 
     @model_validator(mode="after")
     def _buildable(self) -> Detectors:
