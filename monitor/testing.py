@@ -4,7 +4,8 @@
 - :class:`WorkerProcess`: a real ``driftmon worker`` subprocess with its own config, stopped
   (process group and all) when the ``with`` block ends;
 - :func:`wait_until`: a bounded wait that says what it was waiting for when it gives up;
-- :func:`metric_value`: one series' value from a /metrics endpoint.
+- :func:`metric_value`: one series' value from a /metrics endpoint;
+- :func:`consume`: a topic's records from the beginning, with a bounded wait.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import TracebackType
 from typing import TypeVar
 
 import yaml
+from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.broker import free_port, stop_process, wait_for_port
@@ -104,6 +106,25 @@ def metric_value(url: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+def consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[bytes]:
+    """Read a topic from the beginning until ``expected`` records came (bounded wait)."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    got: list[bytes] = []
+
+    def poll() -> bool:
+        for batch in consumer.poll(timeout_ms=500).values():
+            got.extend(r.value for r in batch)
+        return len(got) >= expected
+
+    try:
+        wait_until(poll, timeout, f"{expected} record(s) on {topic}")
+    finally:
+        consumer.close()
+    return got
 
 
 class WorkerProcess:

@@ -6,16 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 from typer.testing import CliRunner
 
 from monitor.broker import EmbeddedBroker
 from monitor.cli import app
 from monitor.config import parse_config
-from monitor.schema import Verdict
+from monitor.schema import Verdict, parse_sample
 from monitor.simulate import TrafficSimulator
 from monitor.store import Store
-from monitor.testing import wait_until
+from monitor.testing import consume
 
 runner = CliRunner()
 START = datetime(2026, 11, 16, tzinfo=UTC)
@@ -69,22 +68,26 @@ def test_produce_publishes_every_line_unchanged(
     args = ["produce", str(path), "--config", str(config), "--bootstrap", broker.bootstrap]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    consumer = KafkaConsumer(
-        topics["topics"]["samples"],
-        bootstrap_servers=broker.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    got: list[bytes] = []
-
-    def poll() -> bool:
-        for batch in consumer.poll(timeout_ms=500).values():
-            got.extend(r.value for r in batch)
-        return len(got) >= 62
-
-    try:
-        wait_until(poll, 30, "62 published lines")
-    finally:
-        consumer.close()
+    got = consume(broker.bootstrap, topics["topics"]["samples"], 62)
     expected = [line for line in path.read_bytes().splitlines() if line.strip()]
     assert sorted(got) == sorted(expected)
+
+
+@pytest.mark.integration
+def test_simulate_publishes_the_configured_traffic(
+    broker: EmbeddedBroker, topics: dict, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"broker:\n  topics:\n    samples: {topics['topics']['samples']}\n"
+        "simulator:\n  rate: 400\n  bad_fraction: 0\n"
+        "  drift: {after_seconds: 1, model: atlas-3, factor: 2}\n"
+    )
+    args = ["simulate", "--duration", "5", "--fast", "-c", str(config), "--bootstrap"]
+    result = runner.invoke(app, [*args, broker.bootstrap])
+    assert result.exit_code == 0, result.output
+    assert "published 2000 simulated message(s)" in result.output
+    got = consume(broker.bootstrap, topics["topics"]["samples"], 2000)
+    parsed = [parse_sample(v) for v in got]
+    assert len({s.sample_id for s in parsed}) == 2000
+    assert {s.model for s in parsed} == {"atlas-2", "atlas-3", "nimbus-1"}

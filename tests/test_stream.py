@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from monitor.backtest import backtest
 from monitor.broker import EmbeddedBroker, ensure_topics
@@ -23,7 +23,7 @@ from monitor.migrate import upgrade
 from monitor.schema import DriftEvent
 from monitor.simulate import TrafficSimulator
 from monitor.store import Store
-from monitor.testing import WorkerProcess, metric_value, wait_until
+from monitor.testing import WorkerProcess, consume, metric_value, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -80,21 +80,7 @@ def comparable(events: list[DriftEvent]) -> list[dict]:
 
 
 def dlq_records(bootstrap: str, topic: str, expected: int) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    records: list[dict] = []
-
-    def poll() -> bool:
-        for batch in consumer.poll(timeout_ms=500).values():
-            records.extend(json.loads(r.value) for r in batch)
-        return len(records) >= expected
-
-    try:
-        wait_until(poll, 30, f"{expected} DLQ records")
-    finally:
-        consumer.close()
-    return records
+    return [json.loads(raw) for raw in consume(bootstrap, topic, expected)]
 
 
 def test_injected_drift_is_detected_stored_and_exported(
