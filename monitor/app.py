@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from monitor.classify import ClassifierStack, build_stack
 from monitor.config import Config
@@ -35,6 +35,7 @@ from monitor.segments import Segmenter
 from monitor.store import Store, StoreError
 
 log = logging.getLogger("driftmon.worker")
+M = TypeVar("M", bound=BaseModel)
 
 
 def dlq_record(raw: bytes, reason: str, detail: str, source: dict[str, Any]) -> bytes:
@@ -187,14 +188,20 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
                 continue
             await verdicts.send(key=_key(verdict), value=verdict.model_dump_json().encode())
 
+    async def decode(event: Any, model: type[M], reason: str) -> M | None:
+        """An internal topic's message as its model, or None after sending it to the DLQ."""
+        value = event.value or b""
+        try:
+            return model.model_validate_json(value)
+        except ValidationError as exc:
+            await to_dlq(value, reason, str(exc)[:500], event.message)
+            return None
+
     @app.agent(verdicts)
     async def detect(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            value = event.value or b""
-            try:
-                verdict = Verdict.model_validate_json(value)
-            except ValidationError as exc:
-                await to_dlq(value, "bad_verdict", str(exc)[:500], event.message)
+            verdict = await decode(event, Verdict, "bad_verdict")
+            if verdict is None:
                 continue
             for drift in p.detect(verdict):
                 await drift_events.send(
@@ -204,11 +211,8 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
     @app.agent(drift_events)
     async def record(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            value = event.value or b""
-            try:
-                drift = DriftEvent.model_validate_json(value)
-            except ValidationError as exc:
-                await to_dlq(value, "bad_drift_event", str(exc)[:500], event.message)
+            drift = await decode(event, DriftEvent, "bad_drift_event")
+            if drift is None:
                 continue
             await _retry(lambda d=drift: p.record(d), p, "events")
             log.warning(

@@ -83,13 +83,20 @@ def dlq_records(bootstrap: str, topic: str, expected: int) -> list[dict]:
     return [json.loads(raw) for raw in consume(bootstrap, topic, expected)]
 
 
-def test_injected_drift_is_detected_stored_and_exported(
-    broker: EmbeddedBroker, topics: dict[str, object], tmp_path: Path
-) -> None:
+@pytest.fixture
+def setup(broker: EmbeddedBroker, topics: dict[str, object], tmp_path: Path) -> tuple[str, Config]:
+    """A migrated SQLite store and a config with this test's own topics, created."""
     url = f"sqlite:///{tmp_path / 'driftmon.db'}"
     upgrade(url)
     cfg = scenario(url, topics)
     ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
+    return url, cfg
+
+
+def test_injected_drift_is_detected_stored_and_exported(
+    broker: EmbeddedBroker, setup: tuple[str, Config], tmp_path: Path
+) -> None:
+    url, cfg = setup
     good = publish(broker.bootstrap, cfg, tmp_path / "published.jsonl")
     store = Store(url)
     with WorkerProcess(cfg, broker.bootstrap, tmp_path) as worker:
@@ -150,13 +157,10 @@ def test_injected_drift_is_detected_stored_and_exported(
 
 
 def test_a_restarted_worker_continues_its_baselines(
-    broker: EmbeddedBroker, topics: dict[str, object], tmp_path: Path
+    broker: EmbeddedBroker, setup: tuple[str, Config], tmp_path: Path
 ) -> None:
     """Half the traffic, a graceful stop, the other half to a new worker: same events as one run."""
-    url = f"sqlite:///{tmp_path / 'driftmon.db'}"
-    upgrade(url)
-    cfg = scenario(url, topics)
-    ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
+    url, cfg = setup
     messages = TrafficSimulator(cfg.simulator, START).take(SAMPLES)
     copy = tmp_path / "all.jsonl"
     copy.write_bytes(b"".join(m.value + b"\n" for m in messages))
