@@ -245,7 +245,7 @@ def build_stack(
     >>> build_stack({"refusal": "llm"})
     Traceback (most recent call last):
     ...
-    ValueError: no 'llm' classifier for role 'refusal'; registered for it: ['rules']
+    ValueError: no 'llm' classifier for role 'refusal'; registered for it: ['learned', 'rules']
     """
     chosen = dict.fromkeys(ROLES, names) if isinstance(names, str) else dict(names)
     unknown_roles = sorted(set(chosen) - set(ROLES))
@@ -269,3 +269,6 @@ def build_stack(
 def default_stack() -> ClassifierStack:
     """The rule-based stack: no model, no network; the floor every other backend must beat."""
     return ClassifierStack(RuleRefusal(), RulePromptHarm(), RuleViolation())
+
+
+import monitor.learned  # noqa: E402, F401  (registers the learned stack as "learned")

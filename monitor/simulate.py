@@ -131,6 +131,8 @@ class TrafficSimulator:
         self.cfg = cfg
         self.start = start
         self._start = start.astimezone(UTC)
+        # Ids unique across runs too (a store kept between runs must not merge two of them).
+        self._run = f"{cfg.seed}-{self._start:%Y%m%dT%H%M%S}"
         self._rng = Random(cfg.seed)
         self._index = 0
         self._bad = 0
@@ -196,7 +198,7 @@ class TrafficSimulator:
 
         conversation = self._writer.conversation(lang, surface, area, label, violation)
         sample: dict[str, Any] = {
-            "sample_id": f"sim-{cfg.seed}-{i:09d}",
+            "sample_id": f"sim-{self._run}-{i:09d}",
             "ts": _rfc3339(self._start + timedelta(seconds=offset)),
             "model": model,
             "surface": surface,
