@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.app import Pipeline, dlq_record
 from monitor.config import parse_config
 from monitor.counts import CountRow
-from monitor.schema import SampleError
+from monitor.schema import DLQ_REASONS, SampleError
 from monitor.simulate import TrafficSimulator
 from monitor.store import StoreError
 from monitor.testing import ListStore
@@ -97,3 +100,39 @@ def test_counts_are_kept_when_the_store_fails() -> None:
     written = p.flush()
     assert len(written.counts) == len(kept) and written.states
     assert p.pending_counts == [] and p.pending_states == {}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=3000).map(lambda t: json.dumps({"sample_id": t}).encode()),
+        st.text(max_size=20_000).map(
+            lambda t: json.dumps(
+                {
+                    "sample_id": "h",
+                    "ts": "2026-11-16T09:00:00Z",
+                    "model": "m",
+                    "surface": "chat",
+                    "locale": "en",
+                    "messages": [
+                        {"role": "user", "content": t},
+                        {"role": "assistant", "content": t[::-1]},
+                    ],
+                }
+            ).encode()
+        ),
+    )
+)
+def test_any_message_becomes_a_verdict_or_a_dlq_reason(raw: bytes) -> None:
+    p = PIPELINE
+    try:
+        verdict = p.classify(raw)
+    except SampleError as exc:
+        assert exc.reason in DLQ_REASONS
+        return
+    p.detect(verdict)
+    assert verdict.classified or verdict.unclassified
+
+
+PIPELINE = pipeline()
