@@ -46,11 +46,11 @@ WEEK = 7 * 24 * 3600.0
 CORRECTION_Q = (0.005, 0.02, 0.1, 0.3, 0.5)
 CORRECTION_LOG_A = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5)
 CORRECTION: tuple[tuple[float, ...], ...] = (
-    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (-0.453, -0.532, -0.499, -0.388, -0.237, -0.237, -0.237, -0.237, -0.237),  # q = 0.005
+    (-0.391, -0.484, -0.464, -0.367, -0.229, -0.086, -0.086, -0.086, -0.086),  # q = 0.02
+    (-0.406, -0.514, -0.510, -0.428, -0.306, -0.179, -0.082, -0.052, -0.052),  # q = 0.1
+    (-0.588, -0.588, -0.594, -0.523, -0.412, -0.295, -0.209, -0.190, -0.274),  # q = 0.3
+    (-0.648, -0.648, -0.648, -0.582, -0.475, -0.364, -0.283, -0.269, -0.357),  # q = 0.5
 )
 
 
@@ -317,38 +317,61 @@ def _fit(arl0: float, points: Sequence[tuple[float, int, int]]) -> float:
     return mx + (math.log(arl0) - my) / slope
 
 
-def _calibrate_row(args: tuple[float, int, int, float]) -> list[tuple[float, float, str]]:
+Point = tuple[float, float, float, int, int]  # q, target ARL0, correction, watched, alarms
+
+
+def _calibrate_row(args: tuple[float, int, int, float]) -> list[Point]:
+    """All trial measurements for one minority rate q, each target's trials centred on a
+    local fit (starting from the previous target's)."""
     q, streams, seed, max_arl0 = args
-    out: list[tuple[float, float, str]] = []
+    out: list[Point] = []
     guess = 0.0
     for log_a in CORRECTION_LOG_A:
         arl0 = 10**log_a / q
         if arl0 < 300 or arl0 > max_arl0:
             continue
-        points: list[tuple[float, int, int]] = []
+        local: list[tuple[float, int, int]] = []
         center = guess
         for attempt in range(3):
             cs = [center - 0.2, center, center + 0.2]
             got = measure_arl0(arl0, q, streams, seed + int(log_a * 10) + attempt, corrections=cs)
-            points = [p for p in points if abs(p[0] - center) <= 0.5]
-            points += [(c, w, a) for c, (w, a) in zip(cs, got, strict=True)]
-            guess = _fit(arl0, points)
+            local += [(c, w, a) for c, (w, a) in zip(cs, got, strict=True)]
+            out += [(q, arl0, c, w, a) for c, (w, a) in zip(cs, got, strict=True)]
+            guess = _fit(arl0, [p for p in local if abs(p[0] - center) <= 0.5])
             if abs(guess - center) <= 0.15:
                 break
             center = guess
-        shown = ", ".join(f"c={c:+.2f}: {w / max(a, 1):.3g} ({a})" for c, w, a in points)
-        out.append((log_a, guess, f"q={q} ARL0={arl0:.3g}: {shown} -> c={guess:+.3f}"))
     return out
+
+
+def _terms(log_a: float, log_q: float) -> list[float]:
+    return [1.0, log_a, log_a**2, log_a**3, log_q, log_q * log_a, log_q**2]
+
+
+def fit_surface(points: Sequence[Point]) -> tuple[float, list[float], float]:
+    """Fit log(measured / target) = slope · c + terms · coef over every trial (weighted by
+    alarms); the correction meeting the target is then -terms · coef / slope, a smooth
+    surface that pools the noise of all trials. Returns slope, coef and the residual s.d."""
+    import numpy as np
+
+    rows = [(q, a, c, w, n) for q, a, c, w, n in points if n > 0]
+    x = np.array([[c, *_terms(math.log10(a * q), math.log(q))] for q, a, c, _, _ in rows])
+    y = np.array([math.log(w / n / a) for q, a, _, w, n in rows])
+    wt = np.sqrt(np.array([n for *_, n in rows], dtype=float))
+    beta = np.linalg.lstsq(x * wt[:, None], y * wt, rcond=None)[0]
+    resid = y - x @ beta
+    sd = float(np.sqrt(np.average(resid**2, weights=wt**2)))
+    return float(beta[0]), [float(v) for v in beta[1:]], sd
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Regenerate :data:`CORRECTION`: ``python -m detectors.calibrate [--streams N]``.
 
     For every minority rate in :data:`CORRECTION_Q` and every ``log10(ARL0 · q)`` in
-    :data:`CORRECTION_LOG_A` whose ARL0 lies in [300, max-arl0], simulate ``streams`` streams at
-    three trial corrections around the previous point's, fit log(measured ARL0) linearly in the
-    correction and solve for the target. Points outside the simulated range take the nearest
-    simulated value. Prints the table to paste into this module.
+    :data:`CORRECTION_LOG_A` whose ARL0 lies in [300, max-arl0], simulate ``streams`` streams
+    at three trial corrections (re-centred up to twice). :func:`fit_surface` then fits one
+    smooth surface through all trials, and the table is read off it; cells outside the
+    simulated ARL0 range take the value at the nearest simulated one. Prints the table.
     """
     import argparse
     from multiprocessing import Pool
@@ -364,21 +387,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     with Pool(args.jobs) as pool:
         rows = pool.map(_calibrate_row, tasks, chunksize=1)
-    table = []
-    for row in rows:
-        for _, _, line in row:
-            print(line, flush=True)
-        got = {log_a: c for log_a, c, _ in row}
-        have = sorted(got)
-        table.append(
-            tuple(
-                round(got[min(have, key=lambda v, la=la: abs(v - la))], 3)
-                for la in CORRECTION_LOG_A
-            )
-        )
+    points = [p for row in rows for p in row]
+    for q, a, c, w, n in points:
+        print(f"q={q} ARL0={a:.4g} c={c:+.3f}: measured {w / max(n, 1):.4g} ({n} alarms)")
+    slope, coef, sd = fit_surface(points)
+    print(f"surface: slope {slope:.3f}, residual s.d. {sd:.3f} in log ARL0, {len(points)} trials")
     print("CORRECTION: tuple[tuple[float, ...], ...] = (")
-    for values in table:
-        print("    (" + ", ".join(f"{v:.3f}" for v in values) + "),")
+    for i, q in enumerate(CORRECTION_Q):
+        done = [math.log10(a * q) for qq, a, *_ in points if qq == q]
+        values = []
+        for log_a in CORRECTION_LOG_A:
+            la = min(max(log_a, min(done)), max(done))
+            terms = _terms(la, math.log(q))
+            values.append(-sum(t * c for t, c in zip(terms, coef, strict=True)) / slope)
+        print("    (" + ", ".join(f"{v:.3f}" for v in values) + f"),  # q = {rows[i][0][0]}")
     print(")")
 
 

@@ -1,16 +1,18 @@
-"""Many :class:`~detectors.bernoulli.BernoulliCUSUM` detectors advanced together with numpy.
+"""BernoulliCUSUM detectors advanced with numpy, bit for bit as ``update`` would.
 
-One engine serves three callers: ``update_many`` (one detector, a long array), the calibration
-that produced :data:`detectors.calibrate.CORRECTION`, and the benchmark (thousands of seeded
-streams). It gives *the same results bit for bit* as calling ``update`` value by value, so what
-the calibration measured is what the shipped detector does.
+Two paths, both exact (the statistics are integers, so sums do not depend on their order):
 
-How: values are taken in blocks that end on the detector's refresh boundary (every
-:data:`~detectors.bernoulli.REFRESH_EVERY` updates). Inside a block a watching stream's arms only
-add integer increments and floor at zero, which has a closed form (Lindley's recursion:
-``S_t = C_t - min(-S_0, min_{s<=t} C_s)`` with ``C`` the cumulative sum), so the whole block is a
-few array operations. The rare streams whose block holds an event that changes the rules (an
-alarm, the end of a warm-up, a pending restart) are replayed through the scalar ``update``.
+- :class:`Bank` advances many detectors together, one row per stream: the calibration that
+  produced :data:`detectors.calibrate.CORRECTION` and the benchmark run thousands of seeded
+  streams through it, so what they measured is what the shipped detector does. Values come in
+  blocks that end on the refresh boundary (every :data:`~detectors.bernoulli.REFRESH_EVERY`
+  updates); inside a block the arms of watching streams only add integer increments and floor
+  at zero, one vector operation per step over all streams and arms. The rare rows whose block
+  holds an event that changes the rules (an alarm, the end of a warm-up, a pending restart)
+  are replayed through the scalar ``update``.
+- :func:`advance` takes one detector over a long array (``update_many``), vectorised over time:
+  Lindley's recursion has the closed form ``S_t = C_t - min(-S_0, min_{s<=t} C_s)`` with ``C``
+  the cumulative sum of the increments.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Bank:
         self.w = np.array([d.prior_weight for d in self.detectors], np.float64)
         self.pk = np.array([d._pk for d in self.detectors], np.float64)
         self.warmup = np.array([d.warmup for d in self.detectors], np.int64)
+        self._buf: IntArray | None = None
+        self._flag: npt.NDArray[np.bool_] = np.empty(0, bool)
         for r in range(rows):
             self._load(r)
 
@@ -71,7 +75,12 @@ class Bank:
 
     def _store(self, r: int) -> BernoulliCUSUM:
         d = self.detectors[r]
-        d._t, d._n, d._k, d._refn = int(self.t[r]), int(self.n[r]), int(self.k[r]), int(self.refn[r])
+        d._t, d._n, d._k, d._refn = (
+            int(self.t[r]),
+            int(self.n[r]),
+            int(self.k[r]),
+            int(self.refn[r]),
+        )
         d._pending = None if self.pending[r] < 0 else int(self.pending[r])
         d.drift_detected = d._pending is not None
         d._watching = bool(self.watching[r])
@@ -126,8 +135,14 @@ class Bank:
             m = self.m[warming]
             ready = (ek >= m) & (en - ek >= m) & (nt >= self.warmup[warming])
             special[warming] |= ready.any(axis=0)
-        # watching rows: Lindley's recursion, vectorised over rows and arms
-        st = np.where(xt[:, :, None], self.inc1[None], self.inc0[None])
+        # watching rows: Lindley's recursion, vectorised over rows and arms (in reused buffers:
+        # fresh multi-megabyte arrays per block would cost more in page faults than in sums)
+        if self._buf is None or self._buf.shape[1] != rows:
+            self._buf = np.empty((REFRESH_EVERY, rows, self.s.shape[1]), np.int64)
+            self._flag = np.empty(self._buf.shape, bool)
+        st, flag = self._buf[:length], self._flag[:length]
+        np.multiply(xt[:, :, None], (self.inc1 - self.inc0)[None], out=st)
+        np.add(st, self.inc0[None], out=st)
         prev = self.s
         for row in st:  # S_t = max(0, S_{t-1} + inc_t), one vector operation per step
             np.add(row, prev, out=row)
@@ -136,8 +151,8 @@ class Bank:
         special |= (st.max(axis=0) >= self.hs).any(axis=1)
         fast = ~special
         live = fast & self.watching
-        steps = np.arange(length, dtype=np.int64)[:, None, None]
-        last = np.where(st == 0, steps, -1).max(axis=0)
+        np.equal(st, 0, out=flag)
+        last = (flag * np.arange(1, length + 1)[:, None, None]).max(axis=0) - 1  # -1: no zero
         hit = (last >= 0) & live[:, None]
         last = np.maximum(last, 0)
         self.zn = np.where(hit, self.n[:, None] + last + 1, self.zn)
@@ -192,3 +207,91 @@ def simulate(
     alarms = bank.run(steps=steps, draw=draw)
     bank.write_back()
     return alarms, watched
+
+
+def advance(detector: BernoulliCUSUM, bits: npt.NDArray[np.bool_], chunk: int = 4096) -> IntArray:
+    """Feed one detector a 1-D array of values; return the indices at which it alarmed.
+
+    The single-stream counterpart of :class:`Bank`: vectorised over *time* instead of streams.
+    While watching, a chunk's statistics are ``C_t - min(-S_0, min_{s<=t} C_s)`` with ``C``
+    the cumulative sum of the increments; the chunk is cut short at the first step that would
+    change the rules (an alarm, a due refresh), which the scalar ``update`` then takes.
+    """
+    d = detector
+    x = np.asarray(bits, dtype=bool)
+    alarms: list[int] = []
+    i, total = 0, x.size
+    size = REFRESH_EVERY  # grows while chunks run through, shrinks when one is cut short
+    while i < total:
+        if d._pending is not None:
+            d.update(bool(x[i]))
+            alarms.extend([i] if d.drift_detected else [])
+            i += 1
+            continue
+        if not d._watching:
+            i += _warm(d, x[i : i + chunk])
+            continue
+        phase = d._t % REFRESH_EVERY
+        part = x[i : i + min(size - phase, total - i)]
+        done = _watch(d, part, phase)
+        i += done
+        size = min(chunk, size * 2) if done == part.size else max(REFRESH_EVERY, size // 4)
+        if done < part.size:  # the next value alarms: let the scalar path take it
+            d.update(bool(x[i]))
+            alarms.extend([i] if d.drift_detected else [])
+            i += 1
+    return np.asarray(alarms, dtype=np.int64)
+
+
+def _warm(d: BernoulliCUSUM, x: npt.NDArray[np.bool_]) -> int:
+    """Count warm-up values in bulk; the value that makes the baseline trusted goes through
+    ``update`` (which starts watching). Returns how many values were used."""
+    kc = np.cumsum(x, dtype=np.int64)
+    nt = d._n + np.arange(1, x.size + 1)
+    ek = (d._k + kc) + d._pk
+    ready = (ek >= d.min_events) & ((nt + d.prior_weight) - ek >= d.min_events)
+    ready &= nt >= d.warmup
+    first = int(np.argmax(ready)) if ready.any() else x.size
+    if first:
+        d._n += first
+        d._k += int(kc[first - 1])
+        d._t += first
+    if first < x.size:
+        d.update(bool(x[first]))
+        return first + 1
+    return first
+
+
+def _watch(d: BernoulliCUSUM, x: npt.NDArray[np.bool_], phase: int) -> int:
+    """Advance a watching detector over ``x`` in bulk, stopping before an alarm or right after
+    a refresh. Returns how many values were used."""
+    inc1, inc0 = np.asarray(d._inc1), np.asarray(d._inc0)
+    c = np.cumsum(np.where(x[:, None], inc1[None], inc0[None]), axis=0)
+    low = np.minimum(np.minimum.accumulate(c, axis=0), -np.asarray(d._s)[None])
+    st = c - low
+    over = (st >= np.asarray(d._hs)[None]).any(axis=1)
+    stop = int(np.argmax(over)) if over.any() else x.size  # values usable in bulk
+    steps = np.arange(1, x.size + 1)
+    last = np.maximum.accumulate(np.where(st == 0, steps[:, None], 0), axis=0)  # 1-based
+    zn0 = np.asarray(d._zn)
+    # refresh checks fall after the values that bring _t to a multiple of REFRESH_EVERY
+    checks = np.arange(REFRESH_EVERY - 1 - phase, stop, REFRESH_EVERY)
+    if checks.size:
+        bn = np.where(last[checks] > 0, d._n + last[checks], zn0[None]).min(axis=1)
+        due = (bn - d._refn >= d._refn // REFRESH_EVERY) & (bn > d._refn)
+        if due.any():
+            stop = int(checks[int(np.argmax(due))]) + 1
+    if stop == 0:
+        return 0
+    kc = np.cumsum(x[:stop], dtype=np.int64)
+    lz = last[stop - 1]
+    d._s = st[stop - 1].tolist()
+    d._zn = np.where(lz > 0, d._n + lz, zn0).tolist()
+    d._zk = np.where(lz > 0, d._k + kc[np.maximum(lz, 1) - 1], np.asarray(d._zk)).tolist()
+    d._n += stop
+    d._k += int(kc[-1])
+    d._t += stop
+    d.drift_detected = False
+    if d._t % REFRESH_EVERY == 0:
+        d._refresh()
+    return stop
