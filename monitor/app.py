@@ -100,37 +100,46 @@ class Pipeline:
         """Continue the detectors' baselines from the last checkpoint in the store."""
         return self.detection.restore(self.store.load_states())
 
-    def take_writes(self, everything: bool = False) -> Writes:
-        """What the store is owed: counts and detector states. Call on the event loop's thread
-        (it reads the live state); write the result anywhere with :meth:`write`."""
+    def take_writes(self, states: bool = True, everything: bool = False) -> Writes:
+        """What the store is owed: counts, and detector states if ``states``. Call on the event
+        loop's thread (it reads the live state); write the result anywhere with :meth:`write`."""
         self.pending_counts.extend(self.counts.drain())
         counts, self.pending_counts = self.pending_counts, []
-        states = {**self.pending_states, **self.detection.snapshot(only_dirty=not everything)}
-        self.pending_states = {}
-        return Writes(counts, states)
+        taken: dict[str, dict[str, Any]] = {}
+        if states:
+            taken = {**self.pending_states, **self.detection.snapshot(only_dirty=not everything)}
+            self.pending_states = {}
+        return Writes(counts, taken)
 
-    def write(self, writes: Writes) -> None:
-        """Write counts then states; what fails is kept for the next flush (and re-raised)."""
+    def write(self, writes: Writes) -> tuple[Writes, StoreError | None]:
+        """Write counts then states; returns what was not written, and why. Touches only the
+        store, so it can run in a thread; hand the remainder back with :meth:`requeue`."""
         try:
             if writes.counts:
                 self.store.add_counts(writes.counts)
-        except StoreError:
-            self.pending_counts = writes.counts + self.pending_counts
-            self.pending_states = {**writes.states, **self.pending_states}
+        except StoreError as exc:
             self.metrics.store_errors.labels("counts").inc()
-            raise
+            return writes, exc
         try:
             if writes.states:
                 self.store.save_states(writes.states, datetime.now(UTC))
-        except StoreError:
-            self.pending_states = {**writes.states, **self.pending_states}
+        except StoreError as exc:
             self.metrics.store_errors.labels("detector_state").inc()
-            raise
+            return Writes([], writes.states), exc
+        return Writes([], {}), None
+
+    def requeue(self, unwritten: Writes) -> None:
+        """Keep what a failed write left for the next one (on the event loop's thread)."""
+        self.pending_counts = unwritten.counts + self.pending_counts
+        self.pending_states = {**unwritten.states, **self.pending_states}
 
     def flush(self, everything: bool = False) -> Writes:
-        """Take and write in one go (tests, shutdown)."""
-        writes = self.take_writes(everything)
-        self.write(writes)
+        """Take and write everything owed in one go (tests, shutdown); raises StoreError."""
+        writes = self.take_writes(everything=everything)
+        unwritten, error = self.write(writes)
+        self.requeue(unwritten)
+        if error is not None:
+            raise error
         return writes
 
 
@@ -224,13 +233,20 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
                 drift.after.rate,
             )
 
+    async def write(writes: Writes) -> None:
+        unwritten, error = await asyncio.to_thread(p.write, writes)
+        p.requeue(unwritten)
+        if error is not None:
+            log.error("store write deferred to the next flush: %s", error)
+
     @app.timer(cfg.worker.flush_interval)
-    async def flush() -> None:
-        writes = p.take_writes()  # on the loop: reads live state
-        try:
-            await asyncio.to_thread(p.write, writes)
-        except StoreError as exc:
-            log.error("store write deferred to the next flush: %s", exc)
+    async def flush_counts() -> None:
+        await write(p.take_writes(states=False))
+
+    @app.timer(cfg.worker.checkpoint_interval)
+    async def checkpoint() -> None:
+        """Detector state is costlier to take (about 1 ms a stream), so it goes less often."""
+        await write(p.take_writes())
 
     @app.on_before_shutdown.connect
     async def flush_on_stop(app: faust.App, **kwargs: Any) -> None:

@@ -55,7 +55,10 @@ class Worker(_Section):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
     max_sample_bytes: int = Field(default=MAX_SAMPLE_BYTES, ge=256)
-    flush_interval: float = Field(default=5.0, gt=0, description="seconds between store flushes")
+    flush_interval: float = Field(default=5.0, gt=0, description="seconds between count flushes")
+    checkpoint_interval: float = Field(
+        default=60.0, gt=0, description="seconds between detector-state checkpoints"
+    )
     log_level: Literal["debug", "info", "warn", "error"] = "warn"
     data_dir: str = Field(default=".driftmon/worker", description="Faust's local state folder")
 
@@ -218,17 +221,21 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         raise ConfigError(_describe(exc, source)) from None
 
 
+def read_yaml(path: Path, what: str, error: type[ValueError]) -> Any:
+    """Load a YAML file, or raise ``error`` naming the file and what went wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from None
+
+
 def load_config(path: str | Path | None) -> Config:
     """Read and validate a YAML config file; ``None`` gives the defaults."""
     if path is None:
         return Config()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, "config file", ConfigError), str(path))

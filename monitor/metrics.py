@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from monitor.counts import CATEGORY_THRESHOLD
 from monitor.detect import DriftDetection
 from monitor.schema import DriftEvent, Verdict
 
@@ -115,7 +116,7 @@ class Metrics:
     def watch(self, detection: DriftDetection) -> None:
         self.registry.register(DetectorCollector(detection))
 
-    def verdict(self, verdict: Verdict, threshold: float = 0.5) -> None:
+    def verdict(self, verdict: Verdict, threshold: float = CATEGORY_THRESHOLD) -> None:
         seg = segment_labels(verdict.segment)
         if not verdict.classified or verdict.refusal is None:
             self.unclassified.labels(verdict.unclassified or "unknown").inc()

@@ -1,23 +1,31 @@
-"""I/O edges behind the CLI commands: the worker process, producing files, publishing simulated
-traffic, and offline classification. Each calls the same pure stages as the stream."""
+"""I/O edges behind the CLI commands: the worker process (in this process, or as a subprocess
+that `driftmon up` and the tests start), producing files, publishing simulated traffic, offline
+classification, and reading a /metrics endpoint. Each calls the same pure stages as the stream."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
+import yaml
 from kafka import KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
-from monitor.broker import ensure_topics
+from monitor.broker import ensure_topics, free_port, stop_process, wait_for_port
 from monitor.classify import build_stack
-from monitor.config import Config
+from monitor.config import Config, parse_config
 from monitor.schema import SampleError, parse_sample
 from monitor.segments import Segmenter
 from monitor.simulate import TrafficSimulator
@@ -128,3 +136,71 @@ def classify_file(path: Path, cfg: Config, out: IO[str]) -> tuple[int, int]:
             out.write(verdict.model_dump_json() + "\n")
             good += 1
     return good, bad
+
+
+def scrape(url: str, timeout: float = 5.0) -> list[Sample]:
+    """Every sample of a Prometheus /metrics endpoint."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        text = response.read().decode()
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+class WorkerProcess:
+    """``driftmon worker`` in a subprocess against ``bootstrap``; ``metrics_url`` to scrape it."""
+
+    def __init__(self, cfg: Config, bootstrap: str, workdir: Path) -> None:
+        data = cfg.model_dump(mode="json")
+        data["broker"]["bootstrap_servers"] = bootstrap
+        data["worker"]["web_port"] = free_port()
+        data["worker"]["data_dir"] = str(workdir / "worker")
+        self.cfg = parse_config(data)
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / "worker.yaml"
+        self.config_path.write_text(yaml.safe_dump(data))
+        self.log_path = workdir / "worker.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.cfg.worker.web_host}:{self.cfg.worker.web_port}/metrics"
+
+    def start(self, timeout: float = 60.0) -> WorkerProcess:
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "worker", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if not wait_for_port(self.cfg.worker.web_host, self.cfg.worker.web_port, timeout):
+            self.stop()
+            raise TimeoutError(f"worker did not serve metrics within {timeout:.0f}s: {self.log()}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop_process(self._proc, grace=15.0)
+            self._proc = None
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from monitor.config import read_yaml
 from monitor.schema import CATEGORIES
 
 TAXONOMY_FILE = Path(__file__).resolve().parent / "taxonomy.yaml"
@@ -143,12 +142,4 @@ def _check_name(src: str, name: str, where: str) -> None:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read ``path`` (default: the shipped ``taxonomy.yaml``) and validate it."""
     path = Path(path) if path is not None else TAXONOMY_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TaxonomyError(f"{path}: cannot read the taxonomy file: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TaxonomyError(f"{path}: not valid YAML: {exc}") from None
-    return parse_taxonomy(data, str(path))
+    return parse_taxonomy(read_yaml(path, "taxonomy file", TaxonomyError), str(path))

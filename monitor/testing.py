@@ -1,8 +1,8 @@
 """A testing toolkit shipped with driftmon, so a whole-pipeline test reads in a few lines.
 
 - :class:`ListStore`: an in-memory store with the real store's interface (a fake sink);
-- :class:`WorkerProcess`: a real ``driftmon worker`` subprocess with its own config, stopped
-  (process group and all) when the ``with`` block ends;
+- :class:`~monitor.run.WorkerProcess`: a real ``driftmon worker`` subprocess with its own
+  config, stopped (process group and all) when the ``with`` block ends;
 - :func:`wait_until`: a bounded wait that says what it was waiting for when it gives up;
 - :func:`metric_value`: one series' value from a /metrics endpoint;
 - :func:`consume`: a topic's records from the beginning, with a bounded wait.
@@ -10,24 +10,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
-import yaml
 from kafka import KafkaConsumer
-from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.broker import free_port, stop_process, wait_for_port
-from monitor.config import Config, parse_config
 from monitor.counts import CountRow, combine
+from monitor.run import WorkerProcess, scrape
 from monitor.schema import DriftEvent, EventStatus
+
+__all__ = ["ListStore", "WorkerProcess", "consume", "metric_value", "wait_until"]
 
 T = TypeVar("T")
 
@@ -98,14 +92,11 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
 
 def metric_value(url: str, name: str, **labels: str) -> float:
     """Sum of the samples called ``name`` whose labels include ``labels`` (0 if none)."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
+    return sum(
+        s.value
+        for s in scrape(url)
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[bytes]:
@@ -125,56 +116,3 @@ def consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) ->
     finally:
         consumer.close()
     return got
-
-
-class WorkerProcess:
-    """``driftmon worker`` in a subprocess against ``bootstrap``; ``metrics_url`` to scrape it."""
-
-    def __init__(self, cfg: Config, bootstrap: str, workdir: Path) -> None:
-        data = cfg.model_dump(mode="json")
-        data["broker"]["bootstrap_servers"] = bootstrap
-        data["worker"]["web_port"] = free_port()
-        data["worker"]["data_dir"] = str(workdir / "worker")
-        self.cfg = parse_config(data)
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = workdir / "worker.yaml"
-        self.config_path.write_text(yaml.safe_dump(data))
-        self.log_path = workdir / "worker.log"
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://{self.cfg.worker.web_host}:{self.cfg.worker.web_port}/metrics"
-
-    def start(self, timeout: float = 60.0) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "worker", "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        if not wait_for_port(self.cfg.worker.web_host, self.cfg.worker.web_port, timeout):
-            self.stop()
-            raise TimeoutError(f"worker did not serve metrics within {timeout:.0f}s: {self.log()}")
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            stop_process(self._proc, grace=15.0)
-            self._proc = None
-
-    def __enter__(self) -> WorkerProcess:
-        return self.start()
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -11,59 +11,29 @@ from __future__ import annotations
 import contextlib
 import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from kafka import KafkaConsumer
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from monitor.broker import EmbeddedBroker, ensure_topics, free_port, stop_process, wait_for_port
-from monitor.config import Config, parse_config
+from monitor.broker import EmbeddedBroker, ensure_topics
+from monitor.config import Config
 from monitor.migrate import upgrade
-from monitor.run import publish_simulation
+from monitor.run import WorkerProcess, publish_simulation, scrape
 from monitor.schema import DriftEvent
 
 console = Console(highlight=False, soft_wrap=True)
 
 
-def scrape(url: str, timeout: float = 2.0) -> dict[str, float]:
-    """Sum of each ``driftmon_*`` sample name over its labels, from a /metrics endpoint."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
-    return totals
-
-
-def _effective(cfg: Config, bootstrap: str, run_dir: Path, store_url: str) -> Path:
-    data = cfg.model_dump(mode="json")
-    data["broker"]["bootstrap_servers"] = bootstrap
-    data["worker"]["web_port"] = free_port()
-    data["worker"]["data_dir"] = str(run_dir / "worker")
-    data["store"]["url"] = store_url
-    parse_config(data)  # still valid
-    path = run_dir / "effective-config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def start_worker(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker", "--config", str(config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def totals(url: str) -> dict[str, float]:
+    """Each sample name of a /metrics endpoint, summed over its labels."""
+    sums: dict[str, float] = {}
+    for sample in scrape(url):
+        sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+    return sums
 
 
 def drift_events(bootstrap: str, topic: str, stop: threading.Event) -> Iterator[DriftEvent]:
@@ -131,16 +101,16 @@ def _run(
     b = cfg.broker
     console.print(f"broker  pid {broker.pid}, Tansu on {broker.bootstrap} (memory storage)")
     ensure_topics(broker.bootstrap, b.topics, b.partitions)
-    config_path = _effective(cfg, broker.bootstrap, run_dir, url)
-    effective = parse_config(yaml.safe_load(config_path.read_text()))
-    web = f"http://{effective.worker.web_host}:{effective.worker.web_port}"
-    worker = start_worker(config_path, run_dir / "worker.log")
+    store = cfg.store.model_copy(update={"url": url})
+    worker = WorkerProcess(cfg.model_copy(update={"store": store}), broker.bootstrap, run_dir)
     publisher: threading.Thread | None = None
     try:
-        if not wait_for_port(effective.worker.web_host, effective.worker.web_port, 60):
-            console.print(f"[red]worker did not start; see {run_dir / 'worker.log'}[/]")
+        try:
+            worker.start(timeout=60)
+        except TimeoutError:
+            console.print(f"[red]worker did not start; see {worker.log_path}[/]")
             return 1
-        console.print(f"worker  pid {worker.pid}, metrics at {web}/metrics")
+        console.print(f"worker  pid {worker.pid}, metrics at {worker.metrics_url}")
         drift = cfg.simulator.drift
         if drift is not None:
             where = ", ".join(
@@ -156,7 +126,7 @@ def _run(
             daemon=True,
         )
         publisher.start()
-        return _watch(cfg, broker.bootstrap, web, worker, duration, stop)
+        return _watch(cfg, broker.bootstrap, worker, duration, stop)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -164,14 +134,13 @@ def _run(
         if publisher is not None:
             publisher.join(timeout=10)
         console.print("stopping worker and broker …")
-        stop_process(worker, grace=15.0)
+        worker.stop()
 
 
 def _watch(
     cfg: Config,
     bootstrap: str,
-    web: str,
-    worker: subprocess.Popen[bytes],
+    worker: WorkerProcess,
     duration: float | None,
     stop: threading.Event,
 ) -> int:
@@ -190,13 +159,13 @@ def _watch(
     while not stop.is_set():
         if deadline is not None and time.monotonic() >= deadline:
             break
-        if worker.poll() is not None:
+        if not worker.running:
             console.print(f"[red]the worker exited with code {worker.returncode}[/]")
             return 1
         shown += _show(events)
         if time.monotonic() >= next_progress:
             with contextlib.suppress(OSError):
-                line, processed = _progress(scrape(f"{web}/metrics"), last)
+                line, processed = _progress(totals(worker.metrics_url), last)
                 last = (time.monotonic(), processed)
                 console.print(line)
             next_progress = time.monotonic() + 5
