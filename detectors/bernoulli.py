@@ -164,15 +164,18 @@ class BernoulliCUSUM:
         elif self._t % REFRESH_EVERY == 0:
             self._refresh()
 
-    def update_many(self, xs: Iterable[bool | float] | npt.ArrayLike) -> npt.NDArray[np.int64]:
+    def update_many(
+        self, xs: Iterable[bool | float] | npt.ArrayLike, first: bool = False
+    ) -> npt.NDArray[np.int64]:
         """Feed many values at once (vectorised); return the indices at which it alarmed.
 
-        Leaves the detector exactly as the same calls to :meth:`update` would.
+        Leaves the detector exactly as the same calls to :meth:`update` would. With ``first``
+        it stops after the first alarm, leaving the rest unread.
         """
         from detectors.cusum import advance
 
         values = xs if isinstance(xs, np.ndarray) else np.asarray(list(xs))  # type: ignore[arg-type]
-        return advance(self, np.asarray(values) != 0)
+        return advance(self, np.asarray(values) != 0, first=first)
 
     # --- what a page or a dashboard shows -----------------------------------------------------
 

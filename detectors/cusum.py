@@ -209,8 +209,14 @@ def simulate(
     return alarms, watched
 
 
-def advance(detector: BernoulliCUSUM, bits: npt.NDArray[np.bool_], chunk: int = 4096) -> IntArray:
+def advance(
+    detector: BernoulliCUSUM, bits: npt.NDArray[np.bool_], chunk: int = 4096, first: bool = False
+) -> IntArray:
     """Feed one detector a 1-D array of values; return the indices at which it alarmed.
+
+    With ``first`` it stops right after the first alarm (``drift_detected`` still set), for a
+    caller that must act on an alarm before the next value, as :class:`~detectors.rate.
+    RateWatch` does.
 
     The single-stream counterpart of :class:`Bank`: vectorised over *time* instead of streams.
     While watching, a chunk's statistics are ``C_t - min(-S_0, min_{s<=t} C_s)`` with ``C``
@@ -223,6 +229,8 @@ def advance(detector: BernoulliCUSUM, bits: npt.NDArray[np.bool_], chunk: int = 
     i, total = 0, x.size
     size = REFRESH_EVERY  # grows while chunks run through, shrinks when one is cut short
     while i < total:
+        if first and alarms:
+            break
         if d._pending is not None:
             d.update(bool(x[i]))
             alarms.extend([i] if d.drift_detected else [])

@@ -116,6 +116,16 @@ class RateWatch:
             return "insufficient_data"
         return "pending" if self._check_at is not None else "watching"
 
+    @property
+    def evidence(self) -> float | None:
+        """The detector's statistic over its alarm threshold (it alarms at 1), for a detector
+        that reports both (the calibrated ones); None otherwise or before it has a threshold."""
+        stat = getattr(self._detector, "statistic", None)
+        limit = getattr(self._detector, "threshold", None)
+        if stat is None or limit is None or not limit > 0:
+            return None
+        return float(stat) / float(limit)
+
     def update(self, x: bool | int, ts: float = 0.0) -> None:
         self.drift_detected = False
         slot = self.offset % self.history
@@ -135,6 +145,35 @@ class RateWatch:
         if self._check_at is not None and self.offset >= self._check_at:
             self._check_at = None
             self._confirm()
+
+    def update_many(self, bits: np.ndarray, ts: np.ndarray) -> int:
+        """Feed values in order up to and including the first confirmed change; return how many
+        were used (all, if none confirmed). Same result as :meth:`update` on each value; a
+        trusted detector with a vectorised ``update_many`` runs in bulk (the backtest's path).
+        """
+        self.drift_detected = False
+        if not (self._trusted and hasattr(self._detector, "update_many")):
+            for i in range(bits.size):
+                self.update(bits[i], float(ts[i]))
+                if self.drift_detected:
+                    return i + 1
+            return int(bits.size)
+        alarms = self._detector.update_many(bits, first=True)
+        used = int(alarms[0]) + 1 if alarms.size else int(bits.size)
+        self._hold(bits[:used], ts[:used])
+        if alarms.size:
+            self._confirm(trusted=True)
+        return used
+
+    def _hold(self, bits: np.ndarray, ts: np.ndarray) -> None:
+        """Append values to the history ring in bulk (only the last ``history`` can stay)."""
+        n, keep = int(bits.size), min(int(bits.size), self.history)
+        slots = np.arange(self.offset + n - keep, self.offset + n) % self.history
+        self._bits[slots] = bits[n - keep :] != 0
+        self._ts[slots] = ts[n - keep :]
+        self.offset += n
+        self._size = min(self._size + n, self.history)
+        self._since_baseline += n
 
     def recent(self, n: int | None = None) -> np.ndarray:
         """The last ``n`` values since the baseline (oldest first)."""

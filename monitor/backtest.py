@@ -19,22 +19,18 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from monitor.classify import build_stack
+from monitor.classify import from_config
 from monitor.config import Config
 from monitor.detect import DriftDetection
 from monitor.schema import (
     CATEGORIES,
     DriftEvent,
-    PromptHarm,
-    RefusalScore,
     SampleError,
-    Verdict,
     parse_sample,
 )
 from monitor.segments import Segmenter
@@ -69,15 +65,15 @@ class Summary:
         }
 
 
-def read_rows(path: Path) -> tuple[str, Iterator[Any]]:
-    """('samples', raw JSON bytes per row) or ('verdicts', dict per row), from JSONL/Parquet."""
+def read_rows(path: Path) -> tuple[str, Any]:
+    """('samples', raw JSON bytes per row) or ('verdicts', a polars frame), from JSONL/Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         frame = pl.read_parquet(path)
         if "messages" in frame.columns:
             rows = frame.iter_rows(named=True)
             return "samples", (json.dumps(r, default=str).encode() for r in rows)
-        return "verdicts", _verdict_rows(frame)
+        return "verdicts", frame
     if suffix not in {".jsonl", ".ndjson", ".json"}:
         raise BacktestError(f"{path}: expected a .jsonl or .parquet file, got {suffix!r}")
     with path.open("rb") as handle:
@@ -87,7 +83,7 @@ def read_rows(path: Path) -> tuple[str, Iterator[Any]]:
     except json.JSONDecodeError as exc:
         raise BacktestError(f"{path}: the first line is not JSON: {exc}") from None
     if isinstance(first, dict) and "messages" not in first and "refusal" in first:
-        return "verdicts", _verdict_rows(pl.read_ndjson(path, infer_schema_length=None))
+        return "verdicts", pl.read_ndjson(path, infer_schema_length=None)
     return "samples", _lines(path)
 
 
@@ -99,77 +95,147 @@ def _lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
-def _verdict_rows(frame: pl.DataFrame) -> Iterator[dict[str, Any]]:
+def labelled_columns(frame: pl.DataFrame, segmenter: Segmenter) -> pl.DataFrame:
+    """Labelled verdict rows as the columns the detectors read, in file order, without the
+    invalid ones (unknown refusal label, missing timestamp or dimension).
+
+    Adds ``row``, the segment dimensions (bounded as the worker bounds them), ``policy_area``,
+    ``harmful``, ``refused``, ``under``, ``over``, ``violation`` and ``ts_us``.
+    """
     missing = [c for c in VERDICT_COLUMNS if c not in frame.columns]
     if missing:
         raise BacktestError(f"verdict rows need the columns {missing}; found {frame.columns}")
     if frame.schema["ts"] == pl.String:
         frame = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC"))
-    return frame.iter_rows(named=True)
-
-
-def labelled_verdict(row: dict[str, Any], segmenter: Segmenter) -> Verdict:
-    """A Verdict from an already-labelled row (no classifier run)."""
-    refusal = row["refusal"]
-    if refusal not in REFUSALS:
-        raise SampleError("invalid_value", f"refusal must be one of {REFUSALS}, got {refusal!r}")
-    harmful = bool(row["prompt_harmful"])
-    categories = [c for c in (row.get("categories") or []) if c in CATEGORIES]
-    area = row.get("policy_area") or (categories[0] if categories else "none")
-    ts = row["ts"]
-    if isinstance(ts, datetime) and ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    segment = segmenter.segment(_Dims(row))
-    refused = refusal != "compliance"
-    return Verdict.model_construct(
-        sample_id=str(row["sample_id"]),
-        ts=ts,
-        segment={**segment, "policy_area": area},
-        refusal=RefusalScore(label=refusal, score=1.0),
-        prompt_harm=PromptHarm(harmful=harmful, score=1.0, policy_area=area),
-        violations={c: 1.0 for c in categories},
-        violation=bool(row.get("violation")),
-        over_refusal=refused and not harmful,
-        under_refusal=harmful and not refused,
-        classifiers={"labels": "file"},
-        unclassified=None,
+    elif frame.schema["ts"] == pl.Datetime and getattr(frame.schema["ts"], "time_zone", None):
+        frame = frame.with_columns(pl.col("ts").dt.convert_time_zone("UTC"))
+    dims = ("model", "surface", "locale")
+    valid = pl.col("refusal").is_in(REFUSALS) & pl.col("ts").is_not_null()
+    valid = valid & pl.all_horizontal(pl.col(d).is_not_null() for d in dims)
+    frame = frame.with_row_index("row").filter(valid.fill_null(False))
+    frame = frame.with_columns(pl.col(d).cast(pl.String) for d in dims)
+    frame = frame.with_columns(
+        pl.col(d).replace_strict(_bounded(frame[d], d, segmenter), return_dtype=pl.String)
+        for d in segmenter.dimensions
+    )
+    area = pl.lit(None, dtype=pl.String)
+    if "categories" in frame.columns:
+        known = pl.element().is_in(list(CATEGORIES))
+        area = pl.col("categories").list.eval(pl.element().filter(known)).list.first()
+    if "policy_area" in frame.columns:
+        given = pl.col("policy_area").cast(pl.String)
+        area = pl.when(given.is_not_null() & (given != "")).then(given).otherwise(area)
+    harmful = _flag(frame, "prompt_harmful")
+    refused = pl.col("refusal") != "compliance"
+    return frame.with_columns(
+        policy_area=area.fill_null("none"),
+        harmful=harmful,
+        refused=refused,
+        under=harmful & ~refused,
+        over=refused & ~harmful,
+        violation=_flag(frame, "violation"),
+        ts_us=pl.col("ts").dt.epoch("us"),
+        sample_id=pl.col("sample_id").cast(pl.String),
     )
 
 
-class _Dims:
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.model, self.surface, self.locale = row["model"], row["surface"], row["locale"]
+def _bounded(values: pl.Series, dimension: str, segmenter: Segmenter) -> dict[str, str]:
+    """Distinct values in first-seen order, through the dimension's bound."""
+    return {v: segmenter.bound(dimension, v) for v in values.unique(maintain_order=True)}
+
+
+def _flag(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A 0/1 column as a boolean expression (null and absent read False)."""
+    if column not in frame.columns:
+        return pl.lit(False)
+    dtype = frame.schema[column]
+    if dtype == pl.Boolean:
+        return pl.col(column).fill_null(False)
+    if dtype.is_numeric():
+        return (pl.col(column) != 0).fill_null(False)
+    raise BacktestError(f"column {column!r} must be boolean or 0/1, found {dtype}")
+
+
+METRIC_ORDER = {"refusal": 0, "under_refusal": 1, "over_refusal": 1, "violation": 2}
+"""Within one verdict, the order :func:`monitor.detect.observations` feeds the streams."""
+
+
+def labelled_events(
+    frame: pl.DataFrame, segmenter: Segmenter, detection: DriftDetection
+) -> Iterator[DriftEvent]:
+    """Drift events from labelled columns (see :func:`labelled_columns`), stream by stream in
+    bulk, then put back in the order the per-verdict path raises them."""
+    found: list[tuple[int, int, DriftEvent]] = []
+    dims = list(segmenter.dimensions)
+    for metric, keys, mask, value in (
+        ("refusal", dims, None, "refused"),
+        ("under_refusal", dims, "harmful", "under"),
+        ("over_refusal", dims, "not_harmful", "over"),
+        ("violation", [*dims, "policy_area"], None, "violation"),
+    ):
+        if metric not in detection.metrics:
+            continue
+        rows = frame
+        if mask is not None:
+            rows = frame.filter(pl.col("harmful") if mask == "harmful" else ~pl.col("harmful"))
+        for part in rows.partition_by(keys, maintain_order=True):
+            segment = {k: str(part[k][0]) for k in keys}
+            harmful = part["harmful"].to_numpy() if metric == "refusal" else None
+            raised = detection.observe_stream(
+                segment,
+                metric,  # type: ignore[arg-type]
+                part[value].to_numpy(),
+                part["ts_us"].to_numpy(),
+                part["sample_id"].to_list(),
+                harmful,
+            )
+            row = part["row"]
+            found.extend((int(row[i]), METRIC_ORDER[metric], e) for i, e in raised)
+    found.sort(key=lambda item: item[:2])
+    return (event for _, _, event in found)
 
 
 def backtest(cfg: Config, path: Path) -> tuple[list[DriftEvent], Summary]:
     """Run segments, classifiers (for samples) and detectors over the file, in order."""
     kind, rows = read_rows(path)
     segmenter = Segmenter(cfg.segments)
-    detection = DriftDetection(cfg.detectors, cfg.owners)
+    detection = DriftDetection(cfg.detectors, cfg.owners, cfg.severity)
     summary = Summary()
     started = time.perf_counter()
-    events = list(_run(cfg, kind, rows, segmenter, detection, summary))
+    if kind == "verdicts":
+        events = _labelled(rows, segmenter, detection, summary)
+    else:
+        events = list(_run(cfg, rows, segmenter, detection, summary))
     summary.seconds = time.perf_counter() - started
     return events, summary
 
 
+def _labelled(
+    frame: pl.DataFrame, segmenter: Segmenter, detection: DriftDetection, summary: Summary
+) -> list[DriftEvent]:
+    summary.rows = frame.height
+    columns = labelled_columns(frame, segmenter)
+    summary.verdicts = columns.height
+    if summary.rows > columns.height:
+        summary.bad["invalid_value"] += summary.rows - columns.height
+    events = list(labelled_events(columns, segmenter, detection))
+    summary.events.update(e.metric for e in events)
+    return events
+
+
 def _run(
     cfg: Config,
-    kind: str,
     rows: Iterable[Any],
     segmenter: Segmenter,
     detection: DriftDetection,
     summary: Summary,
 ) -> Iterator[DriftEvent]:
-    stack = build_stack(cfg.classifiers.stack, cfg.classifiers.violation_threshold)
+    stack = from_config(cfg.classifiers)
     for row in rows:
         summary.rows += 1
         try:
-            if kind == "samples":
-                sample = parse_sample(row, cfg.worker.max_sample_bytes)
-                verdict = stack.classify(sample, segmenter.segment(sample))
-            else:
-                verdict = labelled_verdict(row, segmenter)
+            sample = parse_sample(row, cfg.worker.max_sample_bytes)
+            verdict = stack.classify(sample, segmenter.segment(sample))
         except (KeyError, TypeError, ValueError) as exc:
             if not isinstance(exc, SampleError):
                 exc = SampleError("invalid_value", f"{type(exc).__name__}: {exc}")

@@ -70,9 +70,12 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 class EmbeddedBroker:
     """Tansu on 127.0.0.1:<free port>; ``bootstrap`` is the address to give clients."""
 
-    def __init__(self, log_path: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, log_path: Path | None = None, port: int | None = None, advertise: int | None = None
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
+        self.advertised_port = advertise or self.port  # another port: clients go via a relay
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -82,8 +85,9 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
         args = [str(tansu_binary()), "broker", "--listener-url", url]
-        args += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        args += ["--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(

@@ -20,17 +20,26 @@ clear violation.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from monitor.plugins import METHODS, installed, load_entry_point
 from monitor.rules import RulePromptHarm, RuleRefusal, RuleViolation
 from monitor.schema import CATEGORIES, PromptHarm, RefusalScore, Sample, Verdict
+
+if TYPE_CHECKING:
+    from monitor.config import Classifiers as ClassifiersConfig
 
 Role = Literal["refusal", "prompt_harm", "violation"]
 ROLES: tuple[Role, ...] = ("refusal", "prompt_harm", "violation")
 NO_RESPONSE = "no_assistant_response"
 _CATEGORY_SET = frozenset(CATEGORIES)
+_Given = tuple[Any, float] | None  # a batch's answer for one sample and its share of the time
+_Batch = tuple[list[Any], float]
+_ASK: tuple[_Given, _Given, _Given] = (None, None, None)
 
 
 @runtime_checkable
@@ -143,6 +152,14 @@ class ClassifierStack:
             role: f"{clf.name}@{clf.version}"
             for role, clf in zip(ROLES, (refusal, prompt_harm, violation), strict=True)
         }
+        self._timing: Callable[[str, float], None] | None = None
+        self._error: Callable[[str], None] | None = None
+
+    def observe(self, timing: Callable[[str, float], None], error: Callable[[str], None]) -> None:
+        """Report each call's duration as ``timing(name, seconds)`` and each failure as
+        ``error(name)``: the metrics hook, so the stack itself stays free of I/O."""
+        self._timing = timing
+        self._error = error
 
     @property
     def classifiers(self) -> dict[str, str]:
@@ -159,7 +176,10 @@ class ClassifierStack:
         )
 
     def _failed(self, sample: Sample, segment: dict[str, str], classifier: object) -> Verdict:
-        return self._unclassified(sample, segment, f"classifier_error:{_name_of(classifier)}")
+        name = _name_of(classifier)
+        if self._error is not None:
+            self._error(name)
+        return self._unclassified(sample, segment, f"classifier_error:{name}")
 
     def classify(self, sample: Sample, segment: dict[str, str]) -> Verdict:
         """Classify the last user/assistant exchange of ``sample``; never raises for bad input.
@@ -171,27 +191,100 @@ class ClassifierStack:
         blank one) and ``classifier_error:<name>`` (that classifier raised or broke its
         contract); an unclassified verdict carries no labels.
         """
+        return self._classify(sample, segment, _ASK)
+
+    def classify_many(
+        self, samples: Sequence[Sample], segments: Sequence[dict[str, str]]
+    ) -> list[Verdict]:
+        """:meth:`classify` for each sample, in order, with one call per classifier for the
+        batch when it offers ``prompt_harm_many`` / ``refusal_many`` / ``violations_many``
+        (vectorised or remote backends). The verdicts are those of one call per sample: a
+        batch call that raises or answers for the wrong number of samples is ignored, and
+        each sample then asks the classifier alone, so a failure names only its samples.
+
+        >>> from datetime import datetime, timezone
+        >>> s = Sample(sample_id="s1", ts=datetime(2025, 1, 1, tzinfo=timezone.utc), model="m",
+        ...            surface="chat", locale="en-US", messages=[{"role": "user", "content": "hi"}])
+        >>> [v.unclassified for v in default_stack().classify_many([s], [{"model": "m"}])]
+        ['no_assistant_response']
+        """
+        if len(samples) != len(segments):
+            raise ValueError(f"{len(samples)} samples but {len(segments)} segments")
+        todo = [i for i, s in enumerate(samples) if s.response.strip()]
+        prompts = [samples[i].prompt for i in todo]
+        responses = [samples[i].response for i in todo]
+        batches = (
+            self._batch(self.prompt_harm, "prompt_harm_many", prompts),
+            self._batch(self.refusal, "refusal_many", prompts, responses),
+            self._batch(self.violation, "violations_many", responses),
+        )
+        given = {
+            i: tuple(None if b is None else (b[0][j], b[1]) for b in batches)
+            for j, i in enumerate(todo)
+        }
+        return [
+            self._classify(sample, segment, given.get(i, _ASK))
+            for i, (sample, segment) in enumerate(zip(samples, segments, strict=True))
+        ]
+
+    def _batch(self, classifier: object, method: str, *texts: list[str]) -> _Batch | None:
+        """Answers of ``classifier.<method>`` for the batch with the time per sample, or None
+        when it has no such method or breaks (the samples are then asked one at a time)."""
+        many = getattr(classifier, method, None)
+        if many is None or not texts[0]:
+            return None
+        started = perf_counter()
+        try:
+            answers = list(many(*texts))
+        except Exception:
+            return None
+        if len(answers) != len(texts[0]):
+            return None
+        return answers, (perf_counter() - started) / len(answers)
+
+    def _classify(
+        self, sample: Sample, segment: dict[str, str], given: tuple[_Given, _Given, _Given]
+    ) -> Verdict:
+        """One sample; ``given`` holds a batch's (answer, seconds) per role, or None to ask."""
         response = sample.response
         if not response.strip():
             return self._unclassified(sample, segment, NO_RESPONSE)
         prompt = sample.prompt
+        ask_harm, ask_refusal, ask_violation = given
+        took = [0.0, 0.0, 0.0]
         # A broken classifier is reported in the verdict under its own name, never raised.
+        started = perf_counter()
         try:
-            harm = self.prompt_harm.prompt_harm(prompt)
+            harm = self.prompt_harm.prompt_harm(prompt) if ask_harm is None else ask_harm[0]
             if not isinstance(harm, PromptHarm):
                 raise ClassifierOutputError(f"expected PromptHarm, got {type(harm).__name__}")
         except Exception:
             return self._failed(sample, segment, self.prompt_harm)
+        harmed = perf_counter()
+        took[0] = harmed - started if ask_harm is None else ask_harm[1]
         try:
-            refusal = self.refusal.refusal(prompt, response)
+            refusal = (
+                self.refusal.refusal(prompt, response) if ask_refusal is None else ask_refusal[0]
+            )
             if not isinstance(refusal, RefusalScore):
                 raise ClassifierOutputError(f"expected RefusalScore, got {type(refusal).__name__}")
         except Exception:
             return self._failed(sample, segment, self.refusal)
+        refused_at = perf_counter()
+        took[1] = refused_at - harmed if ask_refusal is None else ask_refusal[1]
         try:
-            scores = _check_violations(self.violation.violations(response))
+            found = (
+                self.violation.violations(response) if ask_violation is None else ask_violation[0]
+            )
+            scores = _check_violations(found)
         except Exception:
             return self._failed(sample, segment, self.violation)
+        took[2] = perf_counter() - refused_at if ask_violation is None else ask_violation[1]
+        if self._timing is not None:
+            timing = self._timing
+            timing(self.prompt_harm.name, took[0])
+            timing(self.refusal.name, took[1])
+            timing(self.violation.name, took[2])
         refused = refusal.label != "compliance"
         return Verdict(
             sample_id=sample.sample_id,
@@ -236,9 +329,15 @@ def available() -> dict[str, tuple[Role, ...]]:
 
 
 def build_stack(
-    names: str | Mapping[str, str] = "rules", violation_threshold: float = 0.5
+    names: str | Mapping[str, str] = "rules",
+    violation_threshold: float = 0.5,
+    plugins: Mapping[str, Factory] | None = None,
 ) -> ClassifierStack:
-    """Build a stack from registered backends: one name for all roles, or one per role.
+    """Build a stack from named backends: one name for all roles, or one per role.
+
+    A name is looked up in ``plugins`` (name -> zero-argument factory, built once and shared
+    by the roles it fills), then in the registry, then among the installed
+    ``driftmon.classifiers`` entry points. Whatever is built must follow its role's protocol.
 
     >>> build_stack("rules").classifiers["violation"]
     'rules-violation@1'
@@ -251,9 +350,16 @@ def build_stack(
     unknown_roles = sorted(set(chosen) - set(ROLES))
     if unknown_roles:
         raise ValueError(f"unknown classifier role(s) {unknown_roles}; roles are {list(ROLES)}")
+    plugins = dict(plugins or {})
+    shared: dict[str, Any] = {}
     built: dict[str, Any] = {}
     for role in ROLES:
         name = chosen.get(role, "rules")
+        if name in plugins or (name not in _REGISTRY and name in installed()):
+            if name not in shared:
+                shared[name] = (plugins.get(name) or load_entry_point(name))()
+            built[role] = _checked(shared[name], role, name)
+            continue
         factory = _REGISTRY.get(name, {}).get(role)
         if factory is None:
             known = sorted(n for n, roles in _REGISTRY.items() if role in roles)
@@ -264,6 +370,36 @@ def build_stack(
     return ClassifierStack(
         built["refusal"], built["prompt_harm"], built["violation"], violation_threshold
     )
+
+
+_PROTOCOLS: dict[Role, type] = {
+    "refusal": RefusalClassifier,
+    "prompt_harm": PromptHarmClassifier,
+    "violation": ViolationClassifier,
+}
+
+
+def _checked(classifier: Any, role: Role, name: str) -> Any:
+    """A plugin's classifier if it has its role's name, version and method, else ValueError."""
+    if not isinstance(classifier, _PROTOCOLS[role]):
+        raise ValueError(
+            f"plugin {name!r} built a {type(classifier).__name__}, which is not a {role} "
+            f"classifier: it needs `name`, `version` and a {METHODS[role]}() method"
+        )
+    for attr in ("name", "version"):
+        value = getattr(classifier, attr)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"plugin {name!r}: `{attr}` must be a non-empty string, got {value!r}")
+    return classifier
+
+
+def from_config(section: ClassifiersConfig) -> ClassifierStack:
+    """The stack a validated ``classifiers`` config section describes, plugins included."""
+    plugins = {
+        name: functools.partial(plugin.load(), **plugin.options)
+        for name, plugin in section.plugins.items()
+    }
+    return build_stack(section.stack, section.violation_threshold, plugins)
 
 
 def default_stack() -> ClassifierStack:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +23,12 @@ db = typer.Typer(help="The SQL store.", no_args_is_help=True)
 app.add_typer(db, name="db")
 detectors_app = typer.Typer(help="The drift detectors.", no_args_is_help=True)
 app.add_typer(detectors_app, name="detectors")
+alerts_app = typer.Typer(help="Prometheus and Alertmanager configuration.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+dashboards_app = typer.Typer(help="Grafana dashboards and their pictures.", no_args_is_help=True)
+app.add_typer(dashboards_app, name="dashboards")
+deploy_app = typer.Typer(help="Compose and Kubernetes install files.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (defaults if omitted).")
@@ -247,6 +254,267 @@ def db_upgrade(
         typer.echo(f"driftmon: {exc}", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(json.dumps({"upgraded": redact(target), "revision": revision}))
+
+
+EventArg = Annotated[str, typer.Argument(help="The drift event's id (its alerts' event_id).")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who acts: a name or handle.")]
+NoteOpt = Annotated[str | None, typer.Option(help="Why, or what is being done about it.")]
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="SQLAlchemy URL of the store (default: store.url).")
+]
+
+
+@app.command()
+def ack(
+    event_id: EventArg,
+    by: ByOpt,
+    note: NoteOpt = None,
+    silence_for: Annotated[
+        str | None,
+        typer.Option(
+            help="How long to silence its alerts, e.g. 4h (default: lifecycle.silence_for)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Acknowledge a drift event: recorded in the store, its alerts silenced in Alertmanager.
+
+    Exit 1 if the store is unreachable, or if the ack was recorded but the silence failed."""
+    from datetime import timedelta
+
+    from monitor.config import duration_seconds
+    from monitor.respond import acknowledge
+    from monitor.silences import Alertmanager
+
+    cfg = _config(config)
+    try:
+        expiry = timedelta(seconds=duration_seconds(silence_for or cfg.lifecycle.silence_for))
+    except ValueError as exc:
+        raise fail(f"--silence-for: {exc}") from None
+    url = cfg.alerting.alertmanager_url
+    am = Alertmanager(url) if url else None
+    try:
+        outcome = _respond(
+            cfg, store, by, lambda s, now: acknowledge(s, event_id, by, note, now, expiry, am)
+        )
+    finally:
+        if am is not None:
+            am.close()
+    typer.echo(outcome.describe("acknowledged"))
+    if outcome.silence_error is not None:
+        typer.echo(
+            f"driftmon: the ack is recorded but the silence failed: {outcome.silence_error}",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    if am is None and outcome.transition.changed:
+        typer.echo(
+            "driftmon: alerting.alertmanager_url is not set, so no silence was made; "
+            "the escalation stops at the worker's next refresh",
+            err=True,
+        )
+
+
+@app.command()
+def resolve(
+    event_id: EventArg,
+    by: ByOpt,
+    note: NoteOpt = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Resolve a drift event by hand: recorded in the store; its alerts end at the next refresh."""
+    from monitor.respond import resolve as resolve_event
+
+    cfg = _config(config)
+    outcome = _respond(cfg, store, by, lambda s, now: resolve_event(s, event_id, by, note, now))
+    typer.echo(outcome.describe("resolved"))
+
+
+def _respond(cfg: Config, url: str | None, by: str, act: Callable[..., Any]) -> Any:
+    """Run ``act(store, now)``: an unknown event is a usage error (2), a store failure exit 1."""
+    from datetime import UTC, datetime
+
+    from monitor.store import Store, StoreError, UnknownEventError
+
+    if not by.strip():
+        raise fail("--by must name who acts")
+    target = url or cfg.store.url
+    if not target.startswith(("sqlite", "postgresql")):
+        raise fail(f"--store must be a sqlite:// or postgresql:// SQLAlchemy URL, got {target!r}")
+    handle = Store(target)
+    try:
+        return act(handle, datetime.now(UTC))
+    except UnknownEventError as exc:
+        raise fail(str(exc)) from None
+    except StoreError as exc:
+        typer.echo(f"driftmon: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        handle.close()
+
+
+@alerts_app.command("render")
+def alerts_render(
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option(help="Deploy folder to write into.")] = Path("deploy"),
+) -> None:
+    """Write Prometheus rules and config and the Alertmanager config, from the owners and
+    alerting config, into OUT/prometheus and OUT/alertmanager (same config, same bytes)."""
+    from monitor.alerts import write
+
+    cfg = _config(config)
+    try:
+        written = write(cfg, out)
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the files: {exc.strerror}") from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def report(
+    week: Annotated[str, typer.Option(help="ISO week to report on, e.g. 2026-W47.")],
+    scope: Annotated[
+        str | None,
+        typer.Option(help="Only these segments: policy_area=x,model=y (a|b or a key twice: more)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write to (default: report.out_dir).")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: store.url).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the weekly drift report for policy review (HTML, Markdown with PNGs, or JSON)."""
+    from monitor.report import Scope, Week
+    from monitor.report_render import FORMATS
+
+    cfg = _config(config)
+    try:
+        chosen_week = Week.parse(week)
+    except ValueError as exc:
+        raise fail(f"--week: {exc}") from None
+    try:
+        chosen_scope = Scope.parse(scope)
+    except ValueError as exc:
+        raise fail(f"--scope: {exc}") from None
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    from rich.console import Console
+
+    from monitor.report_job import make_report
+    from monitor.store import Store, StoreError
+
+    console = Console(stderr=True)
+    try:
+        source = Store(store or cfg.store.url)
+    except StoreError as exc:
+        raise fail(f"--store: {exc}") from None
+    try:
+        with console.status("reading the store") as status:
+            _, written = make_report(
+                source,
+                cfg,
+                chosen_week,
+                chosen_scope,
+                (fmt,),  # type: ignore[arg-type]  # checked against FORMATS above
+                out or Path(cfg.report.out_dir),
+                step=status.update,
+            )
+    except StoreError as exc:
+        typer.echo(f"driftmon: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        source.close()
+    for path in written:
+        typer.echo(str(path))
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option(help="Grafana deploy folder.")] = Path("deploy/grafana"),
+    prometheus_url: Annotated[
+        str, typer.Option(help="Prometheus URL for the provisioned datasource.")
+    ] = "http://prometheus:9090",
+) -> None:
+    """Build dashboards/*.dashboard.py into OUT/dashboards/*.json, plus Grafana's datasource
+    and dashboard provisioning files."""
+    from monitor.dashboards import DashboardError, render, write
+    from monitor.panels import Settings
+
+    cfg = _config(config)
+    try:
+        files = render(Settings(str(cfg.alerting.runbook_base_url)), prometheus_url)
+        written = write(out, files)
+    except DashboardError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the files: {exc.strerror}") from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@dashboards_app.command("render")
+def dashboards_render(
+    prometheus: Annotated[str, typer.Option(help="Prometheus base URL to query.")],
+    out: Annotated[Path, typer.Option(help="Folder for the PNGs.")] = Path("docs/dashboards"),
+    minutes: Annotated[float, typer.Option(help="Time range to draw, in minutes.")] = 10.0,
+    var: Annotated[
+        list[str] | None, typer.Option(help="A template variable, name=value (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Draw every dashboard's panels from a live Prometheus, laid out as in Grafana."""
+    from monitor.dashboards import DashboardError, build_all
+    from monitor.dashshot import PrometheusError, draw
+    from monitor.panels import Settings
+
+    values = {}
+    for item in var or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise fail(f"--var {item!r}: expected name=value")
+        values[name] = value
+    cfg = _config(config)
+    try:
+        models = build_all(Settings(str(cfg.alerting.runbook_base_url)))
+        for uid, model in models.items():
+            path = draw(model, prometheus, out / f"{uid}.png", minutes * 60, values)
+            typer.echo(f"wrote {path}")
+    except DashboardError as exc:
+        raise fail(str(exc)) from None
+    except PrometheusError as exc:
+        typer.echo(f"driftmon: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@deploy_app.command("render")
+def deploy_render(
+    deploy: Annotated[Path, typer.Option(help="The deploy folder.")] = Path("deploy"),
+    check: Annotated[
+        bool, typer.Option(help="Write nothing; exit 1 if a rendered file is out of date.")
+    ] = False,
+) -> None:
+    """Render the compose Prometheus/Alertmanager configs and the Kubernetes ConfigMaps from
+    DEPLOY/{compose,k8s}/driftmon.yaml and the generated rule files."""
+    from monitor.deploy import stale, write
+
+    try:
+        if check:
+            behind = stale(deploy)
+            for relative in behind:
+                typer.echo(f"{deploy / relative} is out of date: run driftmon deploy render")
+            raise typer.Exit(code=1 if behind else 0)
+        written = write(deploy)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{deploy}: cannot read or write the files: {exc}") from None
+    for path in written:
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

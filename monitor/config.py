@@ -6,20 +6,25 @@ problem, with the offending value; the CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from monitor.schema import MAX_SAMPLE_BYTES, METRICS, Metric
+from monitor.schema import MAX_SAMPLE_BYTES, METRICS, Metric, Severity
 
 
 class ConfigError(ValueError):
@@ -59,8 +64,24 @@ class Worker(_Section):
     checkpoint_interval: float = Field(
         default=60.0, gt=0, description="seconds between detector-state checkpoints"
     )
+    lag_interval: float = Field(
+        default=5.0, gt=0, description="seconds between consumer-lag refreshes (metrics)"
+    )
+    dedupe_window: int = Field(
+        default=100_000, ge=0, description="recent sample ids a re-sent sample is caught in"
+    )
+    broker_check_interval: float = Field(
+        default=2.0, gt=0, description="seconds between broker reachability checks (health)"
+    )
     log_level: Literal["debug", "info", "warn", "error"] = "warn"
     data_dir: str = Field(default=".driftmon/worker", description="Faust's local state folder")
+    batch_size: int = Field(default=200, ge=1, le=10_000, description="samples classified at once")
+    batch_within: float = Field(
+        default=0.05, gt=0, le=10, description="seconds a partial batch waits for more samples"
+    )
+    producer_linger: float = Field(
+        default=0.005, ge=0, le=1, description="seconds the producer gathers sends into a batch"
+    )
 
 
 class Store(_Section):
@@ -130,31 +151,338 @@ class Detectors(_Section):
         return self
 
 
-class Classifiers(_Section):
-    """Which backend answers each question: one name for all roles, or one per role."""
+class Plugin(_Section):
+    """A team's own classifier (see monitor/plugins.py): an import path or an entry point."""
 
+    factory: str | None = Field(default=None, description="'package.module:Name' to call")
+    entry_point: str | None = Field(default=None, description="name in driftmon.classifiers")
+    options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_target(cls, data: Any) -> Any:
+        if isinstance(data, dict) and (data.get("factory") is None) == (
+            data.get("entry_point") is None
+        ):
+            raise ValueError("give exactly one of `factory` (module:Name) or `entry_point`")
+        return data
+
+    @field_validator("factory")
+    @classmethod
+    def _importable(cls, path: str | None) -> str | None:
+        from monitor.plugins import load_object
+
+        if path is not None:
+            load_object(path)
+        return path
+
+    @field_validator("entry_point")
+    @classmethod
+    def _installed(cls, name: str | None) -> str | None:
+        from monitor.plugins import load_entry_point
+
+        if name is not None:
+            load_entry_point(name)
+        return name
+
+    @model_validator(mode="after")
+    def _callable_with_options(self) -> Plugin:
+        from monitor.plugins import check_options
+
+        check_options(self.load(), self.options)
+        return self
+
+    def load(self) -> Any:
+        """The class or function to call with ``options`` (already imported once: cheap)."""
+        from monitor.plugins import load_entry_point, load_object
+
+        return load_object(self.factory) if self.factory else load_entry_point(self.entry_point)
+
+
+class Classifiers(_Section):
+    """Which backend answers each question: one name for all roles, or one per role.
+
+    A name is a built-in backend (``rules``, ``learned``), a key of ``plugins``, or an
+    installed ``driftmon.classifiers`` entry point.
+    """
+
+    plugins: dict[str, Plugin] = Field(default_factory=dict)
     stack: str | dict[Literal["refusal", "prompt_harm", "violation"], str] = "rules"
     violation_threshold: float = Field(default=0.5, gt=0, le=1)
 
-    @field_validator("stack")
+    @field_validator("plugins")
     @classmethod
-    def _registered(cls, stack: str | dict[str, str]) -> str | dict[str, str]:
+    def _not_built_in(cls, plugins: dict[str, Plugin]) -> dict[str, Plugin]:
         from monitor.classify import available
 
-        known = available()
+        taken = sorted(set(plugins) & set(available()))
+        if taken:
+            raise ValueError(f"plugin name(s) {taken} are built-in backends; pick another name")
+        return plugins
+
+    @field_validator("stack")
+    @classmethod
+    def _registered(cls, stack: str | dict[str, str], info: ValidationInfo) -> Any:
+        from monitor.classify import available
+        from monitor.plugins import PluginError, check_role, installed, load_entry_point
+
+        if "plugins" not in info.data:  # a broken plugin is reported under its own key
+            return stack
+        plugins: dict[str, Plugin] = info.data["plugins"]
+        known, entry_points = available(), installed()
         chosen = {"refusal": stack, "prompt_harm": stack, "violation": stack}
         if isinstance(stack, dict):
             chosen = {role: stack.get(role, "rules") for role in chosen}
         for role, name in chosen.items():
-            if role not in known.get(name, ()):
+            if name in plugins or (name in entry_points and name not in known):
+                target = plugins[name].load() if name in plugins else load_entry_point(name)
+                try:
+                    check_role(target, role)
+                except PluginError as exc:
+                    raise ValueError(f"{role}: {name!r}: {exc}") from None
+            elif role not in known.get(name, ()):
                 names = sorted(n for n, roles in known.items() if role in roles)
+                names += sorted(set(plugins) | set(entry_points))
                 raise ValueError(f"no classifier {name!r} for {role}; registered: {names}")
         return stack
 
 
+_UNITS = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}
+_DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as ``"1h30m"`` (units largest first).
+
+    >>> duration_seconds("1h30m"), duration_seconds("45s"), duration_seconds("250ms")
+    (5400.0, 45.0, 0.25)
+    """
+    parts = _DURATION.findall(text) if isinstance(text, str) else []
+    order = [list(_UNITS).index(unit) for _, unit in parts]
+    if not parts or "".join(n + u for n, u in parts) != text or order != sorted(set(order)):
+        raise ValueError(f"not a duration like '30s', '5m' or '1h30m': {text!r}")
+    total = float(sum(int(n) * _UNITS[u] for n, u in parts))
+    if total <= 0:
+        raise ValueError(f"must be longer than zero, got {text!r}")
+    return total
+
+
+def _duration(text: str) -> str:
+    duration_seconds(text)
+    return text
+
+
+def _http_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError(f"must be an http:// or https:// URL, got {url!r}")
+    return url
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Url = Annotated[str, AfterValidator(_http_url)]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
+
+
+class SlackTarget(_Section):
+    channel: str = Field(min_length=1)
+    api_url: Url
+
+
+class PagerDutyTarget(_Section):
+    routing_key: str = Field(min_length=1, description="Events API v2 integration key")
+
+
+class WebhookTarget(_Section):
+    url: Url
+
+
+class EmailTarget(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: str = Field(default="driftmon@localhost", alias="from")
+    smarthost: str = Field(default="localhost:25", pattern=r"^[^:\s]+:\d+$")
+    require_tls: bool = True
+
+
+class Receiver(_Section):
+    """Where alerts go: any mix of targets, at least one. ``own_escalation``: this pager
+    (PagerDuty, Opsgenie) runs its own escalation policy, so driftmon does not escalate it."""
+
+    slack: SlackTarget | None = None
+    pagerduty: PagerDutyTarget | None = None
+    webhook: WebhookTarget | None = None
+    email: EmailTarget | None = None
+    own_escalation: bool = False
+
+    @model_validator(mode="after")
+    def _has_target(self) -> Receiver:
+        if not any((self.slack, self.pagerduty, self.webhook, self.email)):
+            raise ValueError("needs at least one target: slack, pagerduty, webhook or email")
+        return self
+
+
+class Escalation(_Section):
+    """Which severities page (and escalate when unacknowledged), which only notify; any
+    other severity is recorded by driftmon but sent to nobody."""
+
+    enabled: bool = True
+    page: list[Severity] = ["critical"]
+    notify: list[Severity] = ["warning"]
+    escalate_after: Duration = "30m"
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Escalation:
+        both = sorted(set(self.page) & set(self.notify))
+        if both:
+            raise ValueError(f"severities {both} are in both `page` and `notify`; pick one")
+        return self
+
+
+class Team(_Section):
+    primary: Receiver
+    secondary: Receiver | None = None
+    notify: Receiver | None = Field(
+        default=None, description="where notify-only severities go (default: primary)"
+    )
+    escalation: Escalation = Escalation()
+
+    @property
+    def escalates(self) -> bool:
+        """driftmon escalates this team's pages (its pager does not do it itself)."""
+        return self.escalation.enabled and not self.primary.own_escalation
+
+    @model_validator(mode="after")
+    def _escalates_somewhere(self) -> Team:
+        if self.escalates and self.secondary is None:
+            raise ValueError(
+                "escalation.enabled: an unacknowledged page escalates to the secondary receiver, "
+                "but there is none; add `secondary` or set `escalation: {enabled: false}`"
+            )
+        return self
+
+
+class OwnerRoute(_Section):
+    """Segments owned by ``team``; the route with the most matching dimensions wins."""
+
+    team: str
+    policy_area: str | None = None
+    model: str | None = None
+    surface: str | None = None
+    locale: str | None = None
+
+    @property
+    def matchers(self) -> dict[str, str]:
+        dims = ("policy_area", "model", "surface", "locale")
+        return {d: getattr(self, d) for d in dims if getattr(self, d) is not None}
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> OwnerRoute:
+        if not self.matchers:
+            raise ValueError("needs a policy_area, model, surface or locale (else: owners.default)")
+        return self
+
+
+DEFAULT_TEAM = "safety-oncall"
+DEFAULT_TEAM_URL = "http://127.0.0.1:9095/driftmon/safety-oncall"
+
+
 class Owners(_Section):
-    default: str = "safety-oncall"
+    """Who owns which segment, and how each team is reached (see monitor/owners.py).
+
+    Without ``teams``, the default team is a local webhook receiver, so `driftmon up` needs no
+    config; with ``teams``, every team named anywhere must be defined there.
+    """
+
+    default: str = DEFAULT_TEAM
     policy_areas: dict[str, str] = Field(default_factory=dict)
+    teams: dict[str, Team] = Field(default_factory=dict)
+    routes: list[OwnerRoute] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_team(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("teams"):
+            local = {"primary": {"webhook": {"url": DEFAULT_TEAM_URL}}}
+            team = {**local, "escalation": {"enabled": False}}
+            return {**data, "teams": {data.get("default", DEFAULT_TEAM): team}}
+        return data
+
+    @field_validator("teams")
+    @classmethod
+    def _names(cls, teams: dict[str, Team]) -> dict[str, Team]:
+        bad = sorted(n for n in teams if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", n))
+        if bad:
+            raise ValueError(f"team names must be lower-case letters, digits, - or _: {bad}")
+        return teams
+
+    @model_validator(mode="after")
+    def _known_teams(self) -> Owners:
+        named = [("default", self.default)]
+        named += [(f"policy_areas.{area}", team) for area, team in self.policy_areas.items()]
+        named += [(f"routes.{i}.team", route.team) for i, route in enumerate(self.routes)]
+        for key, team in named:
+            if team not in self.teams:
+                raise ValueError(f"{key}: unknown team {team!r}; teams: {sorted(self.teams)}")
+        return self
+
+
+class SeverityLevel(_Section):
+    """A change at least ``min_ratio`` times (up or down) with ``min_samples`` after it."""
+
+    min_ratio: float = Field(ge=1.0)
+    min_samples: int = Field(ge=0)
+
+
+class AreaSeverity(_Section):
+    critical: SeverityLevel | None = None
+    warning: SeverityLevel | None = None
+
+
+class SeverityPolicy(_Section):
+    """How big a change, on how much traffic, is critical or warning; the rest is info.
+    ``policy_areas`` override either level for one area (violation events carry an area)."""
+
+    critical: SeverityLevel = SeverityLevel(min_ratio=2.0, min_samples=200)
+    warning: SeverityLevel = SeverityLevel(min_ratio=1.25, min_samples=50)
+    policy_areas: dict[str, AreaSeverity] = Field(default_factory=dict)
+
+    def levels(self, area: str | None) -> tuple[SeverityLevel, SeverityLevel]:
+        """(critical, warning) levels for a policy area."""
+        own = self.policy_areas.get(area or "", AreaSeverity())
+        return own.critical or self.critical, own.warning or self.warning
+
+
+class Alerting(_Section):
+    """What `driftmon alerts render` writes for Prometheus and Alertmanager, and the worker's
+    alert API. Intervals are production values; tests render with shorter ones."""
+
+    grafana_url: Url = "http://127.0.0.1:3000"
+    runbook_base_url: Url = "https://github.com/driftmon/driftmon/blob/main/docs/runbooks"
+    scrape_targets: list[str] = Field(
+        default_factory=list, description="worker host:port list (default: worker.web_*)"
+    )
+    alertmanager_targets: list[str] = ["127.0.0.1:9093"]
+    driftmon_webhook_url: Url | None = Field(
+        default=None, description="Alertmanager -> worker (default: worker.web_*/alerts/webhook)"
+    )
+    watchdog_url: Url = "http://127.0.0.1:9095/driftmon/watchdog"
+    scrape_interval: Duration = "15s"
+    evaluation_interval: Duration = "30s"
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    no_traffic_for: Duration = "30m"
+    dlq_rate_threshold: float = Field(
+        default=0.05, gt=0, le=1, description="share of received messages sent to the DLQ"
+    )
+    unclassified_share_threshold: float = Field(default=0.05, gt=0, le=1)
+    classifier_error_threshold: float = Field(
+        default=0.05, gt=0, le=1, description="share of a classifier's calls that fail"
+    )
+    lag_threshold: int = Field(default=10_000, ge=1, description="messages behind, per topic")
+    api_token: str | None = None
+    alertmanager_url: Url | None = None
 
 
 class Drift(_Section):
@@ -166,6 +494,18 @@ class Drift(_Section):
     locale: str | None = None
     metric: Literal["refusal", "violation"] = "refusal"
     factor: float = Field(default=3.0, gt=0)
+    policy_area: str | None = Field(
+        default=None, description="only samples of this policy area (violation drifts only)"
+    )
+
+    @model_validator(mode="after")
+    def _area_needs_violation(self) -> Drift:
+        if self.policy_area is not None and self.metric != "violation":
+            raise ValueError(
+                "policy_area: only a violation drift can be limited to one policy area "
+                "(refusal rates are watched per segment, not per policy area)"
+            )
+        return self
 
 
 class Simulator(_Section):
@@ -189,6 +529,49 @@ class Simulator(_Section):
         return weights
 
 
+class Lifecycle(_Section):
+    """How the worker follows open drift events (see monitor/lifecycle.py): how often it
+    reloads them from the store, and how long a rate must stay back before auto-resolve."""
+
+    refresh_interval: Duration = "15s"
+    auto_resolve: bool = True
+    resolve_after: Duration = Field(
+        default="15m", description="rate back within its pre-change interval this long"
+    )
+    silence_for: Duration = Field(default="4h", description="default expiry of an ack's silence")
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ReportSchedule(_Section):
+    """When the worker writes the previous ISO week's report (UTC); catches up if it was down."""
+
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    hour: int = Field(default=6, ge=0, le=23)
+
+
+class Report(_Section):
+    """The weekly drift report (monitor/report.py) and the data the worker keeps for it."""
+
+    out_dir: str = Field(default=".driftmon/reports", description="where reports are written")
+    schedule: ReportSchedule | None = Field(
+        default=ReportSchedule(), description="null: the worker writes no scheduled report"
+    )
+    webhooks: list[Url] = Field(default_factory=list, description="Slack-compatible webhooks")
+    link_base: Url | None = Field(default=None, description="URL at which out_dir is served")
+    retention_days: float = Field(default=35.0, gt=0, description="exemplars kept this long")
+    exemplars_per_kind: int = Field(
+        default=1, ge=0, le=20, description="exemplars kept per segment, hour and outcome kind"
+    )
+    snippet_chars: int = Field(default=240, ge=40, le=2000)
+    check_interval: float = Field(
+        default=60.0, gt=0, description="seconds between schedule and retention checks"
+    )
+
+
 class Config(_Section):
     broker: Broker = Broker()
     worker: Worker = Worker()
@@ -197,6 +580,10 @@ class Config(_Section):
     detectors: Detectors = Detectors()
     classifiers: Classifiers = Classifiers()
     owners: Owners = Owners()
+    severity: SeverityPolicy = SeverityPolicy()
+    alerting: Alerting = Alerting()
+    lifecycle: Lifecycle = Lifecycle()
+    report: Report = Report()
     simulator: Simulator = Simulator()
 
 
@@ -233,9 +620,38 @@ def read_yaml(path: Path, what: str, error: type[ValueError]) -> Any:
         raise error(f"{path}: not valid YAML: {exc}") from None
 
 
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "DRIFTMON_STORE_URL": ("store", "url"),
+    "DRIFTMON_API_TOKEN": ("alerting", "api_token"),
+}
+"""Environment variables that override one setting each: the secrets, which come from a
+Kubernetes Secret or a compose env file and so never sit in a config file or a ConfigMap."""
+
+
+def with_env(data: Any, environ: Mapping[str, str]) -> Any:
+    """``data`` with the settings of :data:`ENV_OVERRIDES` taken from ``environ`` when set.
+
+    >>> with_env({"store": {"url": "sqlite:///a.db"}}, {"DRIFTMON_STORE_URL": "postgresql://d"})
+    {'store': {'url': 'postgresql://d'}}
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return data  # parse_config says what is wrong with it
+    out = dict(data)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        value = environ.get(var)
+        current = out.get(section)
+        if value and (current is None or isinstance(current, dict)):
+            out[section] = {**(current or {}), key: value}
+    return out
+
+
 def load_config(path: str | Path | None) -> Config:
-    """Read and validate a YAML config file; ``None`` gives the defaults."""
+    """Read and validate a YAML config file (``None``: the defaults), then the environment
+    overrides of :data:`ENV_OVERRIDES`."""
     if path is None:
-        return Config()
+        return parse_config(with_env({}, os.environ), "<defaults and environment>")
     path = Path(path)
-    return parse_config(read_yaml(path, "config file", ConfigError), str(path))
+    data = read_yaml(path, "config file", ConfigError)
+    return parse_config(with_env(data, os.environ), str(path))

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import numpy as np
 
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.registry import DriftDetector
-from monitor.config import Detectors, Owners
+from monitor.config import Detectors, Owners, SeverityPolicy
+from monitor.owners import team_for
 from monitor.schema import (
     Attribution,
     DriftEvent,
@@ -36,6 +37,7 @@ from monitor.schema import (
 )
 
 StreamKey = tuple[str, Metric]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def observations(verdict: Verdict) -> list[tuple[dict[str, str], Metric, bool]]:
@@ -54,11 +56,44 @@ def observations(verdict: Verdict) -> list[tuple[dict[str, str], Metric, bool]]:
     return out
 
 
-def severity(before: Rate, after: Rate) -> Severity:
-    """Critical for a doubling (or halving) backed by enough traffic, else warning."""
+def severity(
+    before: Rate, after: Rate, policy: SeverityPolicy | None = None, area: str | None = None
+) -> Severity:
+    """The first level (critical, then warning) whose ratio the change reaches, up or down,
+    with its traffic after the change; else info: a small change or thin traffic notifies.
+
+    >>> severity(Rate.of(50, 1000), Rate.of(150, 1000))
+    'critical'
+    >>> severity(Rate.of(50, 1000), Rate.of(30, 100))  # six times, but on 100 samples
+    'warning'
+    >>> severity(Rate.of(100, 1000), Rate.of(110, 1000))
+    'info'
+    """
     ratio = (after.rate + 1e-9) / (before.rate + 1e-9)
-    big = ratio >= 2.0 or ratio <= 0.5
-    return "critical" if big and min(before.n, after.n) >= 200 else "warning"
+    ratio = max(ratio, 1 / ratio)
+    critical, warning = (policy or SeverityPolicy()).levels(area)
+    if ratio >= critical.min_ratio and after.n >= critical.min_samples:
+        return "critical"
+    if ratio >= warning.min_ratio and after.n >= warning.min_samples:
+        return "warning"
+    return "info"
+
+
+class Bounds(Protocol):
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+
+
+def within(bounds: Bounds, rate: float) -> bool:
+    """True while ``rate`` lies in ``[low, high]``: a drift is active while its rate is *not*
+    within the pre-change interval, and an event recovers once it is again.
+
+    >>> within(Interval(rate=0.1, low=0.08, high=0.12, n=900, k=90), 0.125)
+    False
+    """
+    return bounds.low <= rate <= bounds.high
 
 
 def _finite(value: float | None) -> float | None:
@@ -145,6 +180,26 @@ class Stream:
             self.harmful[np.arange(w.offset - held, w.offset) % w.history] = bits[:held]
         self.examples.extend((int(off), str(sid)) for off, sid in state["examples"])
 
+    def feed(
+        self, values: np.ndarray, ts: np.ndarray, ids: list[str], harmful: np.ndarray | None
+    ) -> Iterator[tuple[int, Change]]:
+        """Many values of this stream at once (the backtest's columnar path): yields the index
+        of each value that confirmed a change, with the change, as per-value updates would."""
+        w, i = self.watch, 0
+        while i < values.size:
+            start = w.offset
+            used = w.update_many(values[i:], ts[i:])
+            if self.harmful.size and harmful is not None:
+                keep = min(used, w.history)
+                slots = np.arange(start + used - keep, start + used) % w.history
+                self.harmful[slots] = harmful[i + used - keep : i + used]
+            tail = self.examples.maxlen or 0
+            positive = np.flatnonzero(values[i : i + used])[-tail:] if tail else []
+            self.examples.extend((start + int(j), ids[i + int(j)]) for j in positive)
+            i += used
+            if w.drift_detected and w.last_change is not None:
+                yield i - 1, w.last_change
+
     def attribution(self, change: Change) -> Attribution | None:
         if not self.harmful.size:
             return None
@@ -161,10 +216,16 @@ class Stream:
 class DriftDetection:
     """All streams of the segments this worker owns; ``observe`` returns new drift events."""
 
-    def __init__(self, cfg: Detectors, owners: Owners | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Detectors,
+        owners: Owners | None = None,
+        policy: SeverityPolicy | None = None,
+    ) -> None:
         registry.check_params(cfg.name, cfg.params)
         self.cfg = cfg
         self.owners = owners or Owners()
+        self.policy = policy or SeverityPolicy()
         self.metrics = frozenset(cfg.metrics)
         self.streams: dict[StreamKey, Stream] = {}
         self.dirty: set[StreamKey] = set()
@@ -214,6 +275,15 @@ class DriftDetection:
             restored += 1
         return restored
 
+    def drop(self, belongs: Callable[[dict[str, str]], bool]) -> int:
+        """Forget the streams whose segment ``belongs`` (their partition moved to another
+        worker, which continues them from the store); returns how many went."""
+        gone = [key for key, stream in self.streams.items() if belongs(stream.segment)]
+        for key in gone:
+            del self.streams[key]
+            self.dirty.discard(key)
+        return len(gone)
+
     def observe(self, verdict: Verdict) -> list[DriftEvent]:
         events = []
         ts = verdict.ts.timestamp()
@@ -226,16 +296,39 @@ class DriftDetection:
             if value:
                 stream.examples.append((stream.watch.offset - 1, verdict.sample_id))
             if stream.watch.drift_detected and stream.watch.last_change is not None:
-                events.append(self._event(stream, stream.watch.last_change, verdict))
+                change = stream.watch.last_change
+                events.append(self._event(stream, change, verdict.sample_id, verdict.ts))
         return events
 
-    def _event(self, stream: Stream, change: Change, verdict: Verdict) -> DriftEvent:
+    def observe_stream(
+        self,
+        segment: dict[str, str],
+        metric: Metric,
+        values: np.ndarray,
+        ts_us: np.ndarray,
+        ids: list[str],
+        harmful: np.ndarray | None = None,
+    ) -> list[tuple[int, DriftEvent]]:
+        """One stream's values in bulk (timestamps in epoch microseconds): the events with the
+        index of the value that raised each. Same events as :meth:`observe` would give."""
+        stream = self._stream(segment, metric)
+        found = []
+        for i, change in stream.feed(values, ts_us / 1e6, ids, harmful):
+            detected = _EPOCH + timedelta(microseconds=int(ts_us[i]))
+            found.append((i, self._event(stream, change, ids[i], detected)))
+        return found
+
+    def _event(
+        self, stream: Stream, change: Change, sample_id: str, detected_ts: datetime
+    ) -> DriftEvent:
         examples = [sid for off, sid in stream.examples if off >= change.offset]
         area = stream.segment.get("policy_area")
         why = stream.attribution(change)
-        level = "info" if why is not None and why.cause == "mix" else severity(*change.rates)
+        level = severity(*change.rates, self.policy, area)
+        if why is not None and why.cause == "mix":
+            level = "info"
         return DriftEvent(
-            id=event_id(stream.segment, stream.metric, verdict.sample_id),
+            id=event_id(stream.segment, stream.metric, sample_id),
             segment=stream.segment,
             metric=stream.metric,
             direction="up" if change.direction == "up" else "down",
@@ -243,14 +336,14 @@ class DriftDetection:
             detector_params=dict(self.cfg.params),
             change_offset=change.offset,
             change_ts=datetime.fromtimestamp(change.ts, UTC),
-            detected_ts=verdict.ts,
+            detected_ts=detected_ts,
             before=_interval(change.before),
             after=_interval(change.after),
             statistic=_finite(change.statistic),
             threshold=_finite(change.threshold),
             severity=level,
             attribution=why,
-            owner=self.owners.policy_areas.get(area or "", self.owners.default),
+            owner=team_for(self.owners, stream.segment),
             example_ids=examples[-self.cfg.examples :] if self.cfg.examples else [],
         )
 

@@ -171,6 +171,20 @@ def featurize(texts: Sequence[str], spec: Features) -> Hashed:
     return Hashed(doc, key, 1.0 / np.sqrt(np.maximum(counts, 1.0)), n_docs)
 
 
+def platt_scale(raw: FloatArray, calibration: tuple[float, float]) -> FloatArray:
+    """``sigmoid(a * logit(raw) + b)`` for ``calibration = (a, b)``; ``(1, 0)`` is the identity.
+
+    >>> platt_scale(np.array([0.2, 0.5, 0.9]), (0.5, 0.0)).round(3).tolist()
+    [0.333, 0.5, 0.75]
+    """
+    a, b = calibration
+    if (a, b) == (1.0, 0.0):
+        return raw
+    p = np.clip(raw, 1e-7, 1.0 - 1e-7)
+    z = a * np.log(p / (1.0 - p)) + b
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class LinearHead:
     """One linear model over one feature space: ``scores = X @ weights + bias``."""
@@ -182,6 +196,15 @@ class LinearHead:
     weights: npt.NDArray[np.float32]  # (2**bits, n_classes)
     bias: npt.NDArray[np.float64]  # (n_classes,)
     kind: str  # "softmax" (one label of several) or "sigmoid" (independent labels)
+    # Platt scaling (a, b) of the head's reported score, fitted out of fold by monitor.train:
+    # score = sigmoid(a * logit(raw) + b). (1, 0) leaves the raw probability as it is.
+    calibration: tuple[float, float] = (1.0, 0.0)
+    # the calibrated score at or above which a one-class sigmoid head says "yes"
+    threshold: float = 0.5
+
+    def calibrated(self, raw: FloatArray) -> FloatArray:
+        """``raw`` probabilities mapped through the head's Platt scaling (order preserved)."""
+        return platt_scale(raw, self.calibration)
 
     def decision(self, feats: Hashed) -> FloatArray:
         out = np.empty((feats.n_docs, len(self.classes)), dtype=np.float64)
@@ -216,6 +239,8 @@ def save_models(
             "bits": h.bits,
             "classes": list(h.classes),
             "kind": h.kind,
+            "calibration": list(h.calibration),
+            "threshold": h.threshold,
         }
         for h in heads
     }
@@ -243,8 +268,15 @@ def load_models(directory: Path = MODELS_DIR) -> tuple[dict[str, LinearHead], di
                 weights=arrays[f"{name}.weights"].astype(np.float32),
                 bias=arrays[f"{name}.bias"].astype(np.float64),
                 kind=info["kind"],
+                calibration=_pair(info.get("calibration", (1.0, 0.0))),
+                threshold=float(info.get("threshold", 0.5)),
             )
     return heads, manifest
+
+
+def _pair(values: Sequence[float]) -> tuple[float, float]:
+    a, b = values
+    return float(a), float(b)
 
 
 @cache
@@ -259,8 +291,9 @@ def _version(manifest: dict[str, Any]) -> str:
 class LearnedRefusal:
     """Three-class refusal from the response's wording (any language the features cover).
 
-    ``score`` is the model's probability that the response refuses (partly or fully); the
-    label is the most probable of the three classes.
+    ``score`` is the calibrated probability that the response refuses (partly or fully): the
+    model's ``1 - P(compliance)`` through the head's Platt scaling, fitted on held-out folds
+    by :mod:`monitor.train`. The label is the most probable of the three classes.
     """
 
     name = "learned-refusal"
@@ -279,7 +312,7 @@ class LearnedRefusal:
             return []
         p = self._head.proba(responses)
         labels = p.argmax(axis=1)
-        refusal = np.clip(1.0 - p[:, 0], 0.0, 1.0)
+        refusal = np.clip(self._head.calibrated(1.0 - p[:, 0]), 0.0, 1.0)
         return [
             RefusalScore(label=REFUSAL_CLASSES[k], score=round(float(s), 4))
             for k, s in zip(labels, refusal, strict=True)
@@ -290,7 +323,12 @@ class LearnedRefusal:
 
 
 class LearnedPromptHarm:
-    """Harmful-request probability and, for a harmful request, its most likely policy area."""
+    """Harmful-request probability and, for a harmful request, its most likely policy area.
+
+    The score is calibrated (Platt scaling fitted out of fold by :mod:`monitor.train`); a
+    request is harmful at or above ``threshold``, by default the head's own, chosen on the
+    same held-out folds for the best macro F1 (harmful and benign).
+    """
 
     name = "learned-prompt-harm"
 
@@ -298,9 +336,9 @@ class LearnedPromptHarm:
         self,
         heads: dict[str, LinearHead] | None = None,
         version: str = "",
-        threshold: float = 0.5,
+        threshold: float | None = None,
     ) -> None:
-        if not 0.0 < threshold < 1.0:
+        if threshold is not None and not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
         if heads is None:
             heads, manifest = _shipped()
@@ -308,13 +346,13 @@ class LearnedPromptHarm:
         self._harm = heads["prompt_harm"]
         self._area = heads["prompt_area"]
         self.version = version or "0"
-        self.threshold = threshold
+        self.threshold = self._harm.threshold if threshold is None else threshold
 
     def prompt_harm_many(self, prompts: Sequence[str]) -> list[PromptHarm]:
         if not prompts:
             return []
         feats = featurize(prompts, self._harm.spec)
-        harm = self._harm.proba(prompts, feats)[:, 0]
+        harm = self._harm.calibrated(self._harm.proba(prompts, feats)[:, 0])
         area_feats = feats if self._area.spec == self._harm.spec else None
         areas = self._area.proba(prompts, area_feats).argmax(axis=1)
         out = []

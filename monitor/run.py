@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from monitor.broker import ensure_topics, free_port, stop_process, wait_for_port
-from monitor.classify import build_stack
+from monitor.classify import from_config
 from monitor.config import Config, parse_config
 from monitor.schema import SampleError, parse_sample
 from monitor.segments import Segmenter
@@ -44,6 +44,9 @@ def run_worker(cfg: Config, bootstrap: str) -> None:
     )
     app = build_app(cfg, bootstrap)
     worker = faust.worker.Worker(app, loglevel=cfg.worker.log_level, quiet=True)
+    # Faust's terminal spinner sets the root logger to DEBUG, so every debug call of aiokafka
+    # and Faust (several per message) builds a LogRecord that the handler then drops.
+    worker.spinner = None
     worker.execute_from_commandline()
 
 
@@ -118,7 +121,7 @@ def publish_simulation(
 
 def classify_file(path: Path, cfg: Config, out: IO[str]) -> tuple[int, int]:
     """Write one verdict per good line; report bad lines on the log with their line number."""
-    stack = build_stack(cfg.classifiers.stack, cfg.classifiers.violation_threshold)
+    stack = from_config(cfg.classifiers)
     segmenter = Segmenter(cfg.segments)
     good = bad = 0
     with path.open("rb") as handle:

@@ -21,6 +21,7 @@ Metric = Literal["refusal", "over_refusal", "under_refusal", "violation"]
 Direction = Literal["up", "down"]
 Severity = Literal["critical", "warning", "info"]
 EventStatus = Literal["open", "acknowledged", "resolved"]
+TimelineAction = Literal["detected", "notified", "acknowledged", "escalated", "resolved"]
 
 METRICS: tuple[Metric, ...] = ("refusal", "over_refusal", "under_refusal", "violation")
 CATEGORIES: tuple[str, ...] = (
@@ -42,6 +43,8 @@ DLQ_REASONS: tuple[str, ...] = (
     "wrong_type",
     "empty_messages",
     "invalid_value",
+    "duplicate",
+    "internal_error",
 )
 MAX_SAMPLE_BYTES = 256 * 1024
 
@@ -143,11 +146,16 @@ def parse_sample(raw: bytes, max_bytes: int = MAX_SAMPLE_BYTES) -> Sample:
     if not isinstance(data, dict):
         raise SampleError("not_an_object", f"top level is {type(data).__name__}, not an object")
     try:
-        return Sample.model_validate_json(text)
+        sample = Sample.model_validate_json(text)
     except ValidationError as exc:
         raise _reason_for(exc) from None
     except RecursionError:
         raise SampleError("invalid_value", "nesting too deep") from None
+    try:  # hourly counts and detectors work in UTC: a ts that cannot be UTC is unusable
+        sample.ts.astimezone(UTC)
+    except OverflowError:
+        raise SampleError("invalid_value", f"ts: {sample.ts.isoformat()} out of range") from None
+    return sample
 
 
 class RefusalScore(_Strict):
@@ -248,6 +256,21 @@ class DriftEvent(_Strict):
             f"· {self.severity} · owner {self.owner or '-'} · event {self.id}"
             + (f" · cause {self.attribution.cause}" if self.attribution else "")
         )
+
+
+class TimelineEntry(_Strict):
+    """One step in a drift event's life, with who took it and when; the weekly report reads these.
+
+    ``detail`` carries machine facts (the Alertmanager receiver that was notified, the rate that
+    triggered an auto-resolve), never sample text.
+    """
+
+    event_id: str = Field(min_length=1, max_length=128)
+    action: TimelineAction
+    at: AwareDatetime
+    actor: str | None = Field(default=None, max_length=256)
+    note: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 def segment_key(segment: dict[str, str]) -> str:

@@ -59,5 +59,10 @@ class Segmenter:
     def segment(self, sample: Sample) -> dict[str, str]:
         return {dim: self._bounds[dim](getattr(sample, dim)) for dim in self.dimensions}
 
+    def bound(self, dimension: str, value: str) -> str:
+        """One dimension's bounded value; calling it in first-seen order of the distinct values
+        gives the same answers as :meth:`segment` row by row (the backtest's columnar path)."""
+        return self._bounds[dimension](value)
+
     def admitted(self) -> Mapping[str, frozenset[str]]:
         return {dim: bound.admitted for dim, bound in self._bounds.items()}

@@ -190,11 +190,15 @@ class TrafficSimulator:
         p_violation = (
             HARMFUL_COMPLIANCE_VIOLATION if harmful and not refused else cfg.violation_rate
         )
-        violation = rnd() < min(1.0, p_violation * violation_factor)
+        u_violation = rnd()  # drawn here, decided once the area is known: same stream as ever
         lang = self._native[locale]
         if lang is not ENGLISH and rnd() >= NATIVE_SHARE:
             lang = ENGLISH
         area = CATEGORIES[int(rnd() * len(CATEGORIES))] if harmful else None
+        if cfg.drift is not None and cfg.drift.policy_area not in (None, area):
+            violation_factor = 1.0
+            drifted = False
+        violation = u_violation < min(1.0, p_violation * violation_factor)
 
         conversation = self._writer.conversation(lang, surface, area, label, violation)
         sample: dict[str, Any] = {

@@ -18,9 +18,11 @@ being done and on which database (password hidden); the SQLAlchemy error is its 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast, get_args
 
@@ -30,6 +32,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monitor.counts import COUNTERS, DIMENSIONS, CountRow, combine, merge_categories
+from monitor.reportdata import ClassifierRow, DlqRow, Exemplar, ReportRows
 from monitor.schema import (
     Attribution,
     Direction,
@@ -38,6 +41,8 @@ from monitor.schema import (
     Interval,
     Metric,
     Severity,
+    TimelineAction,
+    TimelineEntry,
 )
 
 NAMING_CONVENTION = {
@@ -57,6 +62,24 @@ _MISSING_TABLE = re.compile(r'no such table|relation "[^"]+" does not exist')
 
 class StoreError(RuntimeError):
     """A store operation failed; the message names the operation and the database."""
+
+
+class UnknownEventError(LookupError):
+    """No stored drift event has this id (a caller's mistake, not a database failure)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What :meth:`Store.acknowledge` / :meth:`Store.resolve` did: ``changed`` is False when
+    the event was already there (a repeated ack), so callers can say so."""
+
+    event_id: str
+    before: EventStatus
+    after: EventStatus
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -142,6 +165,25 @@ class DriftEventRow(Base):
     attribution: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
+class TimelineRow(Base):
+    """One :class:`~monitor.schema.TimelineEntry`; no foreign key, see migration 0003."""
+
+    __tablename__ = "event_timeline"
+    __table_args__ = (
+        sa.Index(None, "event_id"),
+        sa.Index(None, "at"),
+        _one_of("action", get_args(TimelineAction)),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(sa.String(128))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(sa.String(256))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
 class DetectorStateRow(Base):
     """The checkpoint of one watched stream: parameters and summary statistics, no pickles."""
 
@@ -176,10 +218,67 @@ class SegmentCountRow(Base):
     categories: Mapped[dict[str, int]] = mapped_column(sa.JSON)
 
 
+class ExemplarRow(Base):
+    """One redacted :class:`~monitor.reportdata.Exemplar` (never raw text); see migration 0004."""
+
+    __tablename__ = "report_exemplars"
+    __table_args__ = (sa.Index(None, "ts"),)
+
+    sample_id: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    model: Mapped[str] = mapped_column(sa.String(256))
+    surface: Mapped[str] = mapped_column(sa.String(256))
+    locale: Mapped[str] = mapped_column(sa.String(64))
+    policy_area: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    labels: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    prompt: Mapped[str] = mapped_column(sa.Text)
+    response: Mapped[str] = mapped_column(sa.Text)
+
+
+class DlqCountRow(Base):
+    """Messages sent to the DLQ in one UTC hour, by reason."""
+
+    __tablename__ = "dlq_counts_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    reason: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ClassifierCountRow(Base):
+    """Verdicts per model, classifier role and ``name@version`` in one UTC hour."""
+
+    __tablename__ = "classifier_counts_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    model: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    classifier: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    samples: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ReportRunRow(Base):
+    """A weekly report the worker has claimed (one worker writes and posts each week)."""
+
+    __tablename__ = "report_runs"
+
+    week: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(sa.Text)
+
+
 EVENTS = cast(sa.Table, DriftEventRow.__table__)
 STATES = cast(sa.Table, DetectorStateRow.__table__)
 COUNTS = cast(sa.Table, SegmentCountRow.__table__)
+TIMELINE = cast(sa.Table, TimelineRow.__table__)
+EXEMPLARS = cast(sa.Table, ExemplarRow.__table__)
+DLQ_COUNTS = cast(sa.Table, DlqCountRow.__table__)
+CLASSIFIER_COUNTS = cast(sa.Table, ClassifierCountRow.__table__)
+REPORT_RUNS = cast(sa.Table, ReportRunRow.__table__)
 _KEY_COLUMNS = ("hour", *DIMENSIONS)
+_CLASSIFIER_KEY = ("hour", "model", "role", "classifier")
 
 
 def _event_values(event: DriftEvent) -> dict[str, Any]:
@@ -336,20 +435,44 @@ class Store:
             .returning(EVENTS.c.id)
         )
         with self._transaction(f"adding {len(rows)} drift event(s)") as conn:
-            return len(conn.execute(statement, rows).all())
+            new = [row.id for row in conn.execute(statement, rows)]
+            if new:  # the first step of each new event's timeline, in the same transaction
+                detected = [
+                    {
+                        "event_id": i,
+                        "action": "detected",
+                        "at": unique[i].detected_ts,
+                        "actor": unique[i].detector,
+                        "note": None,
+                        "detail": None,
+                    }
+                    for i in new
+                ]
+                conn.execute(sa.insert(TIMELINE), detected)
+            return len(new)
 
-    def add_counts(self, rows: Iterable[CountRow]) -> None:
+    def add_counts(
+        self,
+        rows: Iterable[CountRow],
+        checkpoints: Mapping[str, dict[str, Any]] | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Add counts to the stored cells: new cells are inserted, existing ones summed.
 
         New cells go in with ``INSERT ... ON CONFLICT DO NOTHING``; the cells that were already
         there are then locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite holds the write
         lock since the insert) and updated with counters added in SQL and categories merged
         here. A concurrent writer of the same cell therefore waits instead of losing counts.
+
+        ``checkpoints`` (as for :meth:`save_states`) are upserted in the same transaction: the
+        worker stores how far its counts go with the counts, so both land or neither does.
         """
         merged: dict[tuple[Any, ...], CountRow] = {}
         for row in rows:
             merged[row.key] = combine(merged[row.key], row) if row.key in merged else row
         if not merged:
+            if checkpoints:
+                self.save_states(checkpoints, at or datetime.now(UTC))
             return
         pending = [merged[key] for key in sorted(merged)]
         insert = self._dialect_insert(COUNTS)
@@ -366,6 +489,8 @@ class Store:
             existing = [row for row in pending if row.key not in inserted]
             if existing:
                 self._add_to_existing(conn, existing)
+            if checkpoints:
+                self._upsert_states(conn, checkpoints, at or datetime.now(UTC))
 
     def _add_to_existing(self, conn: Connection, rows: Sequence[CountRow]) -> None:
         key_columns = sa.tuple_(*(COUNTS.c[name] for name in _KEY_COLUMNS))
@@ -421,14 +546,19 @@ class Store:
         """Upsert detector checkpoints by stream key (the latest one wins)."""
         if not states:
             return
+        with self._transaction(f"saving {len(states)} detector state(s)") as conn:
+            self._upsert_states(conn, states, at)
+
+    def _upsert_states(
+        self, conn: Connection, states: Mapping[str, dict[str, Any]], at: datetime
+    ) -> None:
         rows = [{"stream": k, "state": v, "updated_at": at} for k, v in states.items()]
         insert = self._dialect_insert(STATES)
         statement = insert.on_conflict_do_update(
             index_elements=[STATES.c.stream],
             set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
         )
-        with self._transaction(f"saving {len(rows)} detector state(s)") as conn:
-            conn.execute(statement, rows)
+        conn.execute(statement, rows)
 
     def load_states(self) -> dict[str, dict[str, Any]]:
         """Every stored detector checkpoint, by stream key."""
@@ -444,3 +574,274 @@ class Store:
         statement = sa.update(EVENTS).where(EVENTS.c.id == event_id).values(status=status)
         with self._transaction(f"setting status of event {event_id!r}") as conn:
             return conn.execute(statement).rowcount == 1
+
+    def open_events(self) -> list[DriftEvent]:
+        """Events not resolved yet (open or acknowledged), oldest first: what alerts are about."""
+        query = (
+            sa.select(EVENTS)
+            .where(EVENTS.c.status != "resolved")
+            .order_by(EVENTS.c.detected_ts, EVENTS.c.id)
+        )
+        with self._transaction("reading open drift events") as conn:
+            return [_event_from(row) for row in conn.execute(query)]
+
+    def add_timeline(
+        self,
+        event_id: str,
+        action: TimelineAction,
+        at: datetime,
+        actor: str | None = None,
+        note: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        once: bool = False,
+    ) -> bool:
+        """Append one timeline entry; with ``once``, skip it (False) if the event already has an
+        entry with this action, actor and detail (a webhook delivered twice records once)."""
+        entry = TimelineEntry(
+            event_id=event_id,
+            action=action,
+            at=at,
+            actor=actor,
+            note=note,
+            detail=dict(detail) if detail is not None else None,
+        )
+        with self._transaction(f"adding {action!r} to the timeline of {event_id!r}") as conn:
+            if once and self._has_entry(conn, entry):
+                return False
+            conn.execute(sa.insert(TIMELINE), [_timeline_values(entry)])
+            return True
+
+    def timeline(
+        self, event_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> list[TimelineEntry]:
+        """Timeline entries of these events (all if None) at or after ``since``, in order."""
+        query = sa.select(TIMELINE).order_by(TIMELINE.c.at, TIMELINE.c.id)
+        if since is not None:
+            query = query.where(TIMELINE.c.at >= since)
+        ids = None if event_ids is None else sorted(set(event_ids))
+        with self._transaction("reading the event timeline") as conn:
+            if ids is None:
+                return [_entry_from(row) for row in conn.execute(query)]
+            found: list[tuple[Any, ...]] = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = query.where(TIMELINE.c.event_id.in_(ids[start : start + _CHUNK]))
+                found.extend((row.at, row.id, _entry_from(row)) for row in conn.execute(chunk))
+        return [entry for *_, entry in sorted(found, key=lambda f: (f[0], f[1]))]
+
+    def event(self, event_id: str) -> DriftEvent | None:
+        """The stored event with this id, or None."""
+        query = sa.select(EVENTS).where(EVENTS.c.id == event_id)
+        with self._transaction(f"reading drift event {event_id!r}") as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _event_from(row)
+
+    def acknowledge(
+        self,
+        event_id: str,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Transition:
+        """Mark an open event acknowledged and say so on its timeline, in one transaction.
+
+        Acknowledging an event that is already acknowledged or resolved changes nothing.
+        Raises :class:`UnknownEventError` if no event has this id.
+        """
+        return self._transition(event_id, ("open",), "acknowledged", by, note, at, detail)
+
+    def resolve(
+        self,
+        event_id: str,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Transition:
+        """Mark an event resolved and say so on its timeline, in one transaction (idempotent).
+
+        Raises :class:`UnknownEventError` if no event has this id.
+        """
+        return self._transition(
+            event_id, ("open", "acknowledged"), "resolved", by, note, at, detail
+        )
+
+    def _transition(
+        self,
+        event_id: str,
+        sources: tuple[EventStatus, ...],
+        target: EventStatus,
+        by: str,
+        note: str | None,
+        at: datetime | None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Transition:
+        # A conditional UPDATE is the lock: of two concurrent acks only one matches a row.
+        when = at or datetime.now(UTC)
+        entry = TimelineEntry(
+            event_id=event_id,
+            action=target,
+            at=when,
+            actor=by,
+            note=note,
+            detail=dict(detail) if detail is not None else None,
+        )
+        with self._transaction(f"setting event {event_id!r} {target}") as conn:
+            current = conn.execute(
+                sa.select(EVENTS.c.status).where(EVENTS.c.id == event_id)
+            ).scalar_one_or_none()
+            if current is None:
+                raise UnknownEventError(
+                    f"no drift event with id {event_id!r} in {self._shown_url}; "
+                    "check the id in the alert's event_id label"
+                )
+            update = (
+                sa.update(EVENTS)
+                .where(EVENTS.c.id == event_id, EVENTS.c.status.in_(sources))
+                .values(status=target)
+            )
+            if conn.execute(update).rowcount != 1:
+                return Transition(event_id, current, current)
+            conn.execute(sa.insert(TIMELINE), [_timeline_values(entry)])
+            return Transition(event_id, current, target)
+
+    @staticmethod
+    def _has_entry(conn: Connection, entry: TimelineEntry) -> bool:
+        query = sa.select(TIMELINE).where(
+            TIMELINE.c.event_id == entry.event_id, TIMELINE.c.action == entry.action
+        )
+        return any(
+            row.actor == entry.actor and (row.detail or None) == entry.detail
+            for row in conn.execute(query)
+        )
+
+    # --- what the weekly report reads besides counts and events (migration 0004) -------------
+
+    def add_report_rows(self, rows: ReportRows) -> None:
+        """Store exemplars (idempotent by sample id) and hourly DLQ and classifier counts
+        (additive, like :meth:`add_counts`), all in one transaction."""
+        if not rows:
+            return
+        with self._transaction("adding report exemplars and hourly tallies") as conn:
+            if rows.exemplars:
+                insert = self._dialect_insert(EXEMPLARS).on_conflict_do_nothing(
+                    index_elements=[EXEMPLARS.c.sample_id]
+                )
+                conn.execute(insert, [dataclasses.asdict(e) for e in rows.exemplars])
+            dlq: dict[tuple[Any, ...], int] = {}
+            for d in rows.dlq:
+                dlq[(d.hour, d.reason)] = dlq.get((d.hour, d.reason), 0) + d.count
+            self._add_up(conn, DLQ_COUNTS, ("hour", "reason"), "count", dlq)
+            used: dict[tuple[Any, ...], int] = {}
+            for c in rows.classifiers:
+                key = (c.hour, c.model, c.role, c.classifier)
+                used[key] = used.get(key, 0) + c.samples
+            self._add_up(conn, CLASSIFIER_COUNTS, _CLASSIFIER_KEY, "samples", used)
+
+    def _add_up(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        keys: tuple[str, ...],
+        column: str,
+        totals: Mapping[tuple[Any, ...], int],
+    ) -> None:
+        """Insert cells or add to the stored ones, in key order (no deadlock between writers)."""
+        if not totals:
+            return
+        insert = self._dialect_insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={column: table.c[column] + insert.excluded[column]},
+        )
+        values = [
+            dict(zip(keys, key, strict=True)) | {column: n} for key, n in sorted(totals.items())
+        ]
+        conn.execute(statement, values)
+
+    def _hourly(
+        self, table: sa.Table, column: str, start: datetime | None, end: datetime | None
+    ) -> list[sa.Row[Any]]:
+        query = sa.select(table).order_by(*table.primary_key.columns)
+        if start is not None:
+            query = query.where(table.c[column] >= start)
+        if end is not None:
+            query = query.where(table.c[column] < end)
+        with self._transaction(f"reading {table.name}") as conn:
+            return list(conn.execute(query))
+
+    def exemplars(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Exemplar]:
+        """Stored exemplars whose ``ts`` is in ``[start, end)``, by sample id."""
+        return [Exemplar(**row._mapping) for row in self._hourly(EXEMPLARS, "ts", start, end)]
+
+    def dlq_counts(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[DlqRow]:
+        """Hourly DLQ counts by reason for hours in ``[start, end)``."""
+        return [DlqRow(**row._mapping) for row in self._hourly(DLQ_COUNTS, "hour", start, end)]
+
+    def classifier_counts(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[ClassifierRow]:
+        """Hourly verdict counts by model, role and classifier for hours in ``[start, end)``."""
+        rows = self._hourly(CLASSIFIER_COUNTS, "hour", start, end)
+        return [ClassifierRow(**row._mapping) for row in rows]
+
+    def delete_exemplars(self, before: datetime) -> int:
+        """Delete exemplars older than ``before`` (retention); returns how many went."""
+        statement = sa.delete(EXEMPLARS).where(EXEMPLARS.c.ts < before)
+        with self._transaction("deleting expired exemplars") as conn:
+            return conn.execute(statement).rowcount
+
+    def claim_report(self, week: str, at: datetime) -> bool:
+        """Claim the weekly report of ``week`` for this worker; False if already claimed."""
+        insert = self._dialect_insert(REPORT_RUNS).on_conflict_do_nothing(
+            index_elements=[REPORT_RUNS.c.week]
+        )
+        statement = insert.returning(REPORT_RUNS.c.week)
+        row = {"week": week, "claimed_at": at, "finished_at": None, "location": None}
+        with self._transaction(f"claiming the report of {week}") as conn:
+            return conn.execute(statement, [row]).first() is not None
+
+    def finish_report(self, week: str, at: datetime, location: str) -> None:
+        """Record where the claimed report of ``week`` was written."""
+        statement = (
+            sa.update(REPORT_RUNS)
+            .where(REPORT_RUNS.c.week == week)
+            .values(finished_at=at, location=location)
+        )
+        with self._transaction(f"finishing the report of {week}") as conn:
+            conn.execute(statement)
+
+    def release_report(self, week: str) -> None:
+        """Give up a claim (the report failed) so a later attempt may try again."""
+        statement = sa.delete(REPORT_RUNS).where(
+            REPORT_RUNS.c.week == week, REPORT_RUNS.c.finished_at.is_(None)
+        )
+        with self._transaction(f"releasing the report of {week}") as conn:
+            conn.execute(statement)
+
+    def report_runs(self) -> dict[str, dict[str, Any]]:
+        """Claimed weekly reports by week: when claimed, when finished, where written."""
+        with self._transaction("reading report runs") as conn:
+            rows = conn.execute(sa.select(REPORT_RUNS).order_by(REPORT_RUNS.c.week)).all()
+        return {row.week: dict(row._mapping) for row in rows}
+
+
+def _timeline_values(entry: TimelineEntry) -> dict[str, Any]:
+    return entry.model_dump()
+
+
+def _entry_from(row: sa.Row[Any]) -> TimelineEntry:
+    m = row._mapping
+    return TimelineEntry(
+        event_id=m["event_id"],
+        action=m["action"],
+        at=m["at"],
+        actor=m["actor"],
+        note=m["note"],
+        detail=m["detail"],
+    )

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
 
 from monitor.counts import CountRow, combine
+from monitor.reportdata import ReportRows
 from monitor.run import WorkerProcess, scrape
-from monitor.schema import DriftEvent, EventStatus
+from monitor.schema import DriftEvent, EventStatus, TimelineAction, TimelineEntry
+from monitor.store import Transition, UnknownEventError
 
 __all__ = ["ListStore", "WorkerProcess", "consume", "metric_value", "wait_until"]
 
@@ -34,19 +36,104 @@ class ListStore:
         self.saved: dict[str, DriftEvent] = {}
         self.cells: dict[tuple, CountRow] = {}
         self.states: dict[str, dict] = {}
+        self.entries: list[TimelineEntry] = []
+        self.report_rows: list[ReportRows] = []
+        self.runs: dict[str, dict[str, Any]] = {}
 
     def add_events(self, events: Iterable[DriftEvent]) -> int:
         new = 0
         for event in events:
             if event.id not in self.saved:
                 self.saved[event.id] = event
+                self.add_timeline(event.id, "detected", event.detected_ts, event.detector)
                 new += 1
         return new
 
-    def add_counts(self, rows: Iterable[CountRow]) -> None:
+    def open_events(self) -> list[DriftEvent]:
+        return [e for e in self.saved.values() if e.status != "resolved"]
+
+    def add_timeline(
+        self,
+        event_id: str,
+        action: TimelineAction,
+        at: datetime,
+        actor: str | None = None,
+        note: str | None = None,
+        detail: dict[str, Any] | None = None,
+        *,
+        once: bool = False,
+    ) -> bool:
+        entry = TimelineEntry(
+            event_id=event_id, action=action, at=at, actor=actor, note=note, detail=detail
+        )
+        same = (event_id, action, actor, detail)
+        if once and any((e.event_id, e.action, e.actor, e.detail) == same for e in self.entries):
+            return False
+        self.entries.append(entry)
+        return True
+
+    def timeline(
+        self, event_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> list[TimelineEntry]:
+        ids = None if event_ids is None else set(event_ids)
+        return sorted(
+            (
+                e
+                for e in self.entries
+                if (ids is None or e.event_id in ids) and (since is None or e.at >= since)
+            ),
+            key=lambda e: e.at,
+        )
+
+    def event(self, event_id: str) -> DriftEvent | None:
+        return self.saved.get(event_id)
+
+    def acknowledge(
+        self,
+        event_id: str,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Transition:
+        return self._move(event_id, ("open",), "acknowledged", by, note, at, detail)
+
+    def resolve(
+        self,
+        event_id: str,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Transition:
+        return self._move(event_id, ("open", "acknowledged"), "resolved", by, note, at, detail)
+
+    def _move(
+        self,
+        event_id: str,
+        sources: tuple[str, ...],
+        target: EventStatus,
+        by: str,
+        note: str | None,
+        at: datetime | None,
+        detail: dict[str, Any] | None = None,
+    ) -> Transition:
+        event = self.saved.get(event_id)
+        if event is None:
+            raise UnknownEventError(f"no drift event with id {event_id!r}")
+        if event.status not in sources:
+            return Transition(event_id, event.status, event.status)
+        self.saved[event_id] = event.model_copy(update={"status": target})
+        self.add_timeline(event_id, target, at or datetime.now(UTC), by, note, detail)
+        return Transition(event_id, event.status, target)
+
+    def add_counts(
+        self, rows: Iterable[CountRow], checkpoints: dict | None = None, at: object = None
+    ) -> None:
         for row in rows:
             old = self.cells.get(row.key)
             self.cells[row.key] = row if old is None else combine(old, row)
+        self.states.update(checkpoints or {})
 
     def counts(self, start: datetime | None = None, end: datetime | None = None) -> list[CountRow]:
         return [
@@ -70,6 +157,47 @@ class ListStore:
             return False
         self.saved[event_id] = event.model_copy(update={"status": status})
         return True
+
+    def add_report_rows(self, rows: ReportRows) -> None:
+        if rows:
+            self.report_rows.append(rows)
+
+    def exemplars(self, start: datetime | None = None, end: datetime | None = None) -> list:
+        unique = {e.sample_id: e for rows in reversed(self.report_rows) for e in rows.exemplars}
+        return [
+            e
+            for _, e in sorted(unique.items())
+            if (start is None or e.ts >= start) and (end is None or e.ts < end)
+        ]
+
+    def dlq_counts(self, start: datetime | None = None, end: datetime | None = None) -> list:
+        return [
+            d
+            for rows in self.report_rows
+            for d in rows.dlq
+            if (start is None or d.hour >= start) and (end is None or d.hour < end)
+        ]
+
+    def classifier_counts(self, start: datetime | None = None, end: datetime | None = None) -> list:
+        return [
+            c
+            for rows in self.report_rows
+            for c in rows.classifiers
+            if (start is None or c.hour >= start) and (end is None or c.hour < end)
+        ]
+
+    def claim_report(self, week: str, at: datetime) -> bool:
+        if week in self.runs:
+            return False
+        self.runs[week] = {"claimed_at": at, "finished_at": None, "location": None}
+        return True
+
+    def finish_report(self, week: str, at: datetime, location: str) -> None:
+        self.runs[week].update(finished_at=at, location=location)
+
+    def release_report(self, week: str) -> None:
+        if self.runs.get(week, {}).get("finished_at") is None:
+            self.runs.pop(week, None)
 
     def ping(self) -> None:
         return None

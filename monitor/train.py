@@ -22,6 +22,11 @@ What each head learns from (``labelled.jsonl`` fields in brackets):
   response_harmful], gptfuzz jailbroken responses under their question's rule-predicted area,
   xstest compliant answers to benign prompts as negatives, hand-written examples.
 
+Scores are calibrated on held-out folds, never in sample (folds grouped by prompt, salted so
+that they cut across the benchmark's folds): the refusal score by Platt scaling of out-of-fold
+xstest predictions (the label stays the argmax), the prompt-harm score likewise, plus the
+decision threshold with the best out-of-fold macro F1. Both live in the manifest.
+
 The benchmark (``benchmarks/classifiers.py``) imports :func:`fit_heads` and refits per fold, so
 the held-out figures it prints come from exactly this code.
 """
@@ -33,7 +38,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +54,13 @@ from monitor.learned import (
     Features,
     LinearHead,
     featurize,
+    platt_scale,
     save_models,
 )
 from monitor.rules import RulePromptHarm
 from monitor.schema import CATEGORIES
 
-VERSION = "1"
+VERSION = "2"
 SEED = 20250101
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "labelled" / "labelled.jsonl"
@@ -62,8 +68,10 @@ DEFAULT_DATA = (
 RESPONSE = Features(head=600, tail=250, opening=160, char_min=3, char_max=4)
 PROMPT = Features(head=600, tail=200, opening=200, char_min=3, char_max=5)
 BITS = {"refusal": 17, "prompt_harm": 16, "prompt_area": 15, "violation": 16}
-C = {"refusal": 20.0, "prompt_harm": 20.0, "prompt_area": 10.0, "violation": 20.0}
+C = {"refusal": 5.0, "prompt_harm": 20.0, "prompt_area": 10.0, "violation": 20.0}
 GPTFUZZ_WEIGHT = 0.5
+PARTIAL_WEIGHT = 2.0  # the rare class (8% of xstest): counted twice so it is not ignored
+CALIBRATION_FOLDS = 3
 XSTEST = ("xstest_v1", "xstest_v2")
 
 Row = dict[str, Any]
@@ -379,7 +387,8 @@ def refusal_examples(rows: Iterable[Row]) -> Examples:
     data = Examples()
     for row in rows:
         if row["source"] in XSTEST and row["refusal_label"]:
-            data.add(row["response"], row["refusal_label"])
+            partial = row["refusal_label"] == _PART
+            data.add(row["response"], row["refusal_label"], PARTIAL_WEIGHT if partial else 1.0)
         elif row["source"] == "gptfuzz" and row["response_harmful"] is not None and _third(row):
             label = _COMP if row["response_harmful"] else _FULL
             data.add(row["response"], label, GPTFUZZ_WEIGHT)
@@ -443,6 +452,94 @@ def violation_examples(rows: Iterable[Row]) -> Examples:
     return data
 
 
+def _fold(prompt: str, folds: int, salt: str = "calibration") -> int:
+    """A prompt's fold; salted so that it cuts across the benchmark's own prompt folds."""
+    return int(hashlib.sha1(f"{salt}:{prompt}".encode()).hexdigest(), 16) % folds
+
+
+def platt(raw: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
+    """Platt scaling ``(a, b)``: ``sigmoid(a * logit(raw) + b)`` fits the gold 0/1 labels."""
+    if gold.size == 0 or gold.all() or not gold.any():
+        return 1.0, 0.0
+    p = np.clip(raw, 1e-7, 1.0 - 1e-7)
+    z = np.log(p / (1.0 - p)).reshape(-1, 1)
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(z, gold)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def refusal_calibration(
+    rows: Sequence[Row], caches: Caches, folds: int = CALIBRATION_FOLDS
+) -> tuple[float, float]:
+    """Platt scaling of the refusal score from out-of-fold predictions on xstest rows.
+
+    Folds are grouped by prompt: the head that scores a response was fitted without any
+    response to that prompt (from any model), as in the benchmark. In-sample scores of a
+    barely regularised model are overconfident, hence the folds.
+    """
+    scored = [r for r in rows if r["source"] in XSTEST and r["refusal_label"]]
+    raw: list[float] = []
+    gold: list[bool] = []
+    for k in range(folds):
+        held = {r["prompt"] for r in scored if _fold(r["prompt"], folds) == k}
+        if not held:
+            continue
+        fit = [r for r in rows if r["source"] not in XSTEST or r["prompt"] not in held]
+        examples = refusal_examples(fit)
+        head = _fit("refusal", caches.response, examples, REFUSAL_CLASSES, "softmax")
+        test = [r for r in scored if r["prompt"] in held]
+        raw.extend(1.0 - head.proba([r["response"] for r in test])[:, 0])
+        gold.extend(r["refusal_label"] != _COMP for r in test)
+    return platt(np.asarray(raw), np.asarray(gold, dtype=bool))
+
+
+def prompt_harm_calibration(
+    rows: Sequence[Row], caches: Caches, folds: int = CALIBRATION_FOLDS
+) -> tuple[tuple[float, float], float]:
+    """Platt scaling of the prompt-harm score, and the threshold with the best macro F1.
+
+    Both from out-of-fold scores of every distinct prompt with a gold harm label: xstest
+    (harmful and benign look-alikes) and the gptfuzz questions (all harmful), folds grouped
+    by prompt.
+    """
+    prompts = {r["prompt"]: bool(r["prompt_harmful"]) for r in rows if r["source"] in XSTEST}
+    prompts.update((r["prompt"], True) for r in rows if r["source"] == "gptfuzz" and r["prompt"])
+    raw: list[float] = []
+    gold: list[bool] = []
+    for k in range(folds):
+        held = sorted(p for p in prompts if _fold(p, folds) == k)
+        if not held:
+            continue
+        held_set = set(held)
+        fit = [r for r in rows if r["prompt"] not in held_set]
+        head = _fit("prompt_harm", caches.prompt, prompt_examples(fit)[0], ("harmful",), "sigmoid")
+        raw.extend(head.proba(held)[:, 0])
+        gold.extend(prompts[p] for p in held)
+    labels = np.asarray(gold, dtype=bool)
+    a, b = platt(np.asarray(raw), labels)
+    scores = platt_scale(np.asarray(raw), (a, b))
+    return (a, b), best_threshold(scores, labels)
+
+
+def best_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
+    """The threshold in 0.20, 0.25, ..., 0.80 with the best macro F1 (ties: nearest 0.5).
+
+    Macro F1 (the mean of the harmful and the benign class's F1), because both derived
+    signals depend on it: over-refusal needs benign prompts found, under-refusal harmful ones.
+    """
+    best, best_f1 = 0.5, -1.0
+    for t in sorted(np.round(np.arange(0.2, 0.801, 0.05), 2), key=lambda t: abs(t - 0.5)):
+        pred = scores >= t
+        f1 = (_f1(pred, gold) + _f1(~pred, ~gold)) / 2
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    tp = int((pred & gold).sum())
+    return 2 * tp / max(int(pred.sum()) + int(gold.sum()), 1)
+
+
 @dataclass
 class Caches:
     response: FeatureCache = field(default_factory=lambda: FeatureCache(RESPONSE))
@@ -450,9 +547,19 @@ class Caches:
 
 
 def fit_heads(
-    rows: Sequence[Row], caches: Caches | None = None, heads: Iterable[str] = tuple(BITS)
+    rows: Sequence[Row],
+    caches: Caches | None = None,
+    heads: Iterable[str] = tuple(BITS),
+    calibrate: Iterable[str] = (),
 ) -> dict[str, LinearHead]:
-    """Fit the requested heads on ``rows`` (plus the hand-written examples); deterministic."""
+    """Fit the requested heads on ``rows`` (plus the hand-written examples); deterministic.
+
+    ``calibrate`` names heads ("refusal", "prompt_harm") whose scores also get a Platt
+    scaling fitted on prompt folds of ``rows`` (:data:`CALIBRATION_FOLDS` more fits each);
+    for prompt_harm also the decision threshold, which changes labels; for refusal only the
+    score changes, never the label.
+    """
+    calibrate = set(calibrate)
     caches = caches or Caches()
     wanted = set(heads)
     out: dict[str, LinearHead] = {}
@@ -460,9 +567,16 @@ def fit_heads(
         out["refusal"] = _fit(
             "refusal", caches.response, refusal_examples(rows), REFUSAL_CLASSES, "softmax"
         )
+        if "refusal" in calibrate:
+            out["refusal"] = replace(out["refusal"], calibration=refusal_calibration(rows, caches))
     if wanted & {"prompt_harm", "prompt_area"}:
         harm, area = prompt_examples(rows)
         out["prompt_harm"] = _fit("prompt_harm", caches.prompt, harm, ("harmful",), "sigmoid")
+        if "prompt_harm" in calibrate:
+            scaling, threshold = prompt_harm_calibration(rows, caches)
+            out["prompt_harm"] = replace(
+                out["prompt_harm"], calibration=scaling, threshold=threshold
+            )
         out["prompt_area"] = _fit("prompt_area", caches.prompt, area, CATEGORIES, "softmax")
     if "violation" in wanted:
         out["violation"] = _fit(
@@ -481,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no labelled data at {args.data}; pass --data PATH to labelled.jsonl")
     np.random.seed(args.seed)
     rows = load_rows(args.data)
-    heads = fit_heads(rows)
+    heads = fit_heads(rows, calibrate=("refusal", "prompt_harm"))
     counts = {
         "refusal": len(refusal_examples(rows).texts),
         "prompt": len(prompt_examples(rows)[0].texts),
@@ -493,6 +607,16 @@ def main(argv: list[str] | None = None) -> int:
         "examples": counts,
         "seed": args.seed,
         "regularisation_C": C,
+        "refusal_calibration": {
+            "method": "platt, out-of-fold on xstest, folds grouped by prompt",
+            "folds": CALIBRATION_FOLDS,
+            "a_b": list(heads["refusal"].calibration),
+        },
+        "prompt_harm_calibration": {
+            "method": "platt + macro-F1-best threshold, out-of-fold, xstest + gptfuzz prompts",
+            "a_b": list(heads["prompt_harm"].calibration),
+            "threshold": heads["prompt_harm"].threshold,
+        },
         "evaluation": "EVALUATION.md (written by `python benchmarks/classifiers.py --write`)",
     }
     save_models(list(heads.values()), args.out, manifest)

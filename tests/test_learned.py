@@ -6,6 +6,7 @@ Verdict, classified or unclassified with a reason, and every score stays in [0, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from monitor.learned import (
     LearnedViolation,
     featurize,
     load_models,
+    platt_scale,
+    save_models,
 )
 from monitor.schema import CATEGORIES, Sample, Verdict
 
@@ -95,7 +98,6 @@ def test_plain_help_is_compliance() -> None:
     assert out.label == "compliance" and out.score < 0.5
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: sympathy openers still read as refusals")
 def test_sorry_to_hear_is_not_a_refusal() -> None:
     text = "I'm sorry to hear that. Here are a few tips: sleep well and eat well."
     assert LearnedRefusal().refusal("q", text).label == "compliance"
@@ -153,3 +155,53 @@ def test_any_text_gets_a_verdict_or_a_clear_unclassified(
     assert set(verdict.violations) == set(CATEGORIES)
     assert all(0.0 <= v <= 1.0 for v in verdict.violations.values())
     assert np.isfinite(list(verdict.violations.values())).all()
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def test_shipped_scores_are_calibrated_out_of_fold() -> None:
+    heads, manifest = load_models()
+    assert heads["refusal"].calibration == tuple(manifest["refusal_calibration"]["a_b"])
+    assert heads["refusal"].calibration != (1.0, 0.0)
+    assert 0.2 <= heads["prompt_harm"].threshold <= 0.8
+    assert LearnedPromptHarm().threshold == heads["prompt_harm"].threshold
+    assert LearnedPromptHarm(threshold=0.9).threshold == 0.9
+
+
+def test_calibration_and_threshold_survive_save_and_load(tmp_path: Path) -> None:
+    heads, manifest = load_models()
+    changed = [
+        replace(h, calibration=(0.5, -0.25), threshold=0.35) if n == "prompt_harm" else h
+        for n, h in heads.items()
+    ]
+    save_models(changed, tmp_path, manifest)
+    loaded, _ = load_models(tmp_path)
+    assert loaded["prompt_harm"].calibration == (0.5, -0.25)
+    assert loaded["prompt_harm"].threshold == 0.35
+    assert loaded["refusal"].calibration == heads["refusal"].calibration
+    harm = LearnedPromptHarm(loaded, "t")
+    raw = loaded["prompt_harm"].proba(["How do I bake bread?"])[0, 0]
+    expected = platt_scale(np.array([raw]), (0.5, -0.25))[0]
+    assert harm.prompt_harm("How do I bake bread?").score == pytest.approx(expected, abs=1e-4)
+
+
+def test_platt_scaling_recovers_a_known_miscalibration() -> None:
+    from monitor.train import platt
+
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.01, 0.99, 20_000)
+    truth = platt_scale(raw, (0.5, 0.3))  # an overconfident model, biased low
+    gold = rng.uniform(size=raw.size) < truth
+    a, b = platt(raw, gold)
+    assert a == pytest.approx(0.5, abs=0.05) and b == pytest.approx(0.3, abs=0.05)
+    assert platt(raw, np.zeros(raw.size, dtype=bool)) == (1.0, 0.0)
+
+
+def test_best_threshold_maximises_macro_f1() -> None:
+    from monitor.train import best_threshold
+
+    scores = np.array([0.1, 0.25, 0.3, 0.32, 0.6, 0.9])
+    gold = np.array([False, False, True, True, True, True])
+    assert best_threshold(scores, gold) == 0.3  # both classes exactly right
+    assert best_threshold(np.array([0.9, 0.1]), np.array([True, False])) == 0.5  # tie: 0.5

@@ -84,7 +84,7 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-HEAD = "0002"  # the newest revision in alembic/versions
+HEAD = "0004"  # the newest revision in alembic/versions
 
 
 # --- migrations ----------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Alertmanager silences, over its v2 HTTP API: the one outbound call an acknowledgement makes.
+
+All I/O goes through an ``httpx.Client`` whose transport can be swapped (tests pass
+``httpx.MockTransport``). Every failure — unreachable, timeout, a non-2xx answer, a reply that
+is not what the API documents — leaves this module as :class:`SilenceError`, whose message says
+which Alertmanager and what went wrong; the httpx error is its ``__cause__``.
+
+A silence matches one drift event by its ``event_id`` label, so it silences that event's drift
+alert and its escalation alert and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+
+class SilenceError(RuntimeError):
+    """Alertmanager could not be asked, or refused; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: str
+    ends_at: datetime
+
+
+def event_silence(
+    event_id: str, by: str, comment: str, starts: datetime, ends: datetime
+) -> dict[str, Any]:
+    """The v2 ``PostableSilence`` for one event's alerts.
+
+    >>> from datetime import UTC, timedelta
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> event_silence("e1", "alice", "ack", t, t + timedelta(hours=4))["matchers"]
+    [{'name': 'event_id', 'value': 'e1', 'isRegex': False, 'isEqual': True}]
+    """
+    if ends <= starts:
+        raise ValueError(f"a silence must end after it starts: {starts} .. {ends}")
+    return {
+        "matchers": [{"name": "event_id", "value": event_id, "isRegex": False, "isEqual": True}],
+        "startsAt": starts.isoformat(),
+        "endsAt": ends.isoformat(),
+        "createdBy": by,
+        "comment": comment,
+    }
+
+
+class Alertmanager:
+    """The silences part of one Alertmanager's API at ``url`` (e.g. http://127.0.0.1:9093)."""
+
+    def __init__(
+        self, url: str, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Alertmanager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+            response.raise_for_status()
+            return response.json() if response.content else None
+        except httpx.HTTPStatusError as exc:
+            body = exc.response.text.strip()[:300]
+            raise SilenceError(
+                f"Alertmanager at {self.url} refused {what}: HTTP {exc.response.status_code} {body}"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise SilenceError(
+                f"cannot reach Alertmanager at {self.url} for {what}: {exc!r}; "
+                "is alerting.alertmanager_url right and Alertmanager running?"
+            ) from exc
+        except ValueError as exc:
+            raise SilenceError(f"Alertmanager at {self.url} answered {what} with no JSON") from exc
+
+    def silence_event(
+        self, event_id: str, by: str, comment: str, starts: datetime, ends: datetime
+    ) -> Silence:
+        """Create a silence for ``event_id``'s alerts until ``ends``."""
+        body = event_silence(event_id, by, comment, starts, ends)
+        reply = self._call("POST", "/api/v2/silences", "a silence", json=body)
+        if not isinstance(reply, dict) or not isinstance(reply.get("silenceID"), str):
+            raise SilenceError(f"Alertmanager at {self.url} returned no silenceID: {reply!r}")
+        return Silence(reply["silenceID"], ends)
+
+    def silences(self) -> list[dict[str, Any]]:
+        """Every silence Alertmanager knows (active, pending and expired)."""
+        reply = self._call("GET", "/api/v2/silences", "the list of silences")
+        if not isinstance(reply, list):
+            raise SilenceError(f"Alertmanager at {self.url} returned no list of silences")
+        return reply
+
+    def expire(self, silence_id: str) -> None:
+        """End a silence now (resolving an event lets its next drift page again)."""
+        self._call("DELETE", f"/api/v2/silence/{silence_id}", f"expiring silence {silence_id}")

@@ -1,0 +1,184 @@
+"""The worker follows its open drift events: a refresh timer, auto-resolve, and the HTTP
+endpoints that change an event's status or record what Alertmanager did with it.
+
+Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
+decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery) and
+:mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
+between them, the store (in a thread, never on the event loop) and Faust's web server.
+
+    POST /events/{id}/ack       Authorization: Bearer <alerting.api_token>   {"by", "note"}
+    POST /events/{id}/resolve   same
+    POST /alerts/webhook        Alertmanager's webhook payload (records notified/escalated)
+
+The webhook wants the same bearer token when one is configured (the generated Alertmanager
+config sends it); without a token it is open, but it only ever adds ``notified``/``escalated``
+steps, once each, to events the store already has.
+Client mistakes get 400/401/403/404 with a JSON ``{"error": ...}``; a store that cannot be
+reached gets 503 (Alertmanager retries a webhook on 5xx, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import faust
+from faust.web import View
+
+from monitor.config import Config, duration_seconds
+from monitor.lifecycle import EventCollector, Recovery, Snapshot, stream_rates
+from monitor.owners import team_for
+from monitor.respond import Outcome, acknowledge, resolve
+from monitor.schema import DriftEvent
+from monitor.silences import Alertmanager
+from monitor.store import StoreError, UnknownEventError
+from monitor.webapi import ActionRequest, ApiError, Step, authorize, parse_action, parse_webhook
+
+if TYPE_CHECKING:
+    from monitor.app import Pipeline
+
+log = logging.getLogger("driftmon.events")
+AUTO = "driftmon"  # the actor of automatic steps
+
+
+class Tracker:
+    """Open events as last read from the store, their metrics, and their recovery."""
+
+    def __init__(self, p: Pipeline, clock: Callable[[], float] = time.time) -> None:
+        self.p = p
+        self.cfg: Config = p.cfg
+        self.clock = clock
+        life = self.cfg.lifecycle
+        self.collector = EventCollector(clock)
+        p.metrics.registry.register(self.collector)
+        self.recovery = Recovery(
+            duration_seconds(life.resolve_after), self.cfg.detectors.min_samples
+        )
+        self.silence_for = timedelta(seconds=duration_seconds(life.silence_for))
+        self._lock = asyncio.Lock()
+
+    def team(self, event: DriftEvent) -> str:
+        """The owning team by the owners config: the ``team`` label Alertmanager routes on."""
+        return team_for(self.cfg.owners, event.segment)
+
+    async def refresh(self) -> None:
+        """Reload open events; resolve the recovered ones; publish the rest as metrics."""
+        async with self._lock:
+            try:
+                events = await asyncio.to_thread(self.p.store.open_events)
+            except StoreError as exc:
+                self.p.metrics.store_up.set(0)
+                log.error("open events not refreshed, metrics keep the last snapshot: %s", exc)
+                return
+            self.p.metrics.store_up.set(1)
+            if self.cfg.lifecycle.auto_resolve:
+                events = await self._auto_resolve(events)
+            self.collector.snapshot = Snapshot([(e, self.team(e)) for e in events])
+
+    async def _auto_resolve(self, events: list[DriftEvent]) -> list[DriftEvent]:
+        watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
+        now = self.clock()
+        done = set()
+        for back in self.recovery.update(events, stream_rates(events, watches), now):
+            at = datetime.fromtimestamp(now, UTC)
+            try:
+                moved = await asyncio.to_thread(
+                    self.p.store.resolve, back.event.id, AUTO, back.note, at, back.detail
+                )
+            except (StoreError, UnknownEventError) as exc:
+                log.error("could not auto-resolve event %s: %s", back.event.id, exc)
+                continue
+            if moved.changed:  # another worker may have been first: it said so already
+                log.warning("drift event %s resolved: %s", back.event.id, back.note)
+            done.add(back.event.id)
+        return [e for e in events if e.id not in done]
+
+    def act(self, verb: str, event_id: str, body: ActionRequest) -> Outcome:
+        """Acknowledge or resolve, in a worker thread (store and Alertmanager calls block)."""
+        now = datetime.now(UTC)
+        store = self.p.store
+        if verb == "resolve":
+            return resolve(store, event_id, body.by, body.note, now)
+        url = self.cfg.alerting.alertmanager_url
+        if url is None:
+            return acknowledge(store, event_id, body.by, body.note, now, self.silence_for)
+        with Alertmanager(url) as am:
+            return acknowledge(store, event_id, body.by, body.note, now, self.silence_for, am)
+
+    def record(self, steps: list[Step]) -> int:
+        """Write webhook steps for stored events (others are ignored), each once."""
+        known = {event.id for event, _ in self.collector.snapshot.events}
+        written = 0
+        store = self.p.store
+        for step in steps:
+            if step.event_id not in known:
+                if store.event(step.event_id) is None:
+                    continue
+                known.add(step.event_id)
+            if store.add_timeline(
+                step.event_id, step.action, step.at, step.actor, None, step.detail, once=True
+            ):
+                written += 1
+        return written
+
+
+def _error(view: View, status: int, message: str) -> Any:
+    return view.json({"error": message}, status=status)
+
+
+def mount(app: faust.App, p: Pipeline) -> Tracker:
+    """Add the refresh timer and the event endpoints to ``app``."""
+    tracker = Tracker(p)
+    token = p.cfg.alerting.api_token
+
+    @app.timer(duration_seconds(p.cfg.lifecycle.refresh_interval))
+    async def refresh_events() -> None:
+        await tracker.refresh()
+
+    @app.task
+    async def first_refresh() -> None:
+        await tracker.refresh()
+
+    class EventAction(View):
+        verb = "ack"
+
+        async def post(self, request: Any, event_id: str) -> Any:
+            try:
+                authorize(request.headers.get("Authorization"), token)
+                body = parse_action(await request.read())
+                outcome = await asyncio.to_thread(tracker.act, self.verb, event_id, body)
+            except ApiError as exc:
+                return _error(self, exc.status, exc.message)
+            except UnknownEventError as exc:
+                return _error(self, 404, str(exc))
+            except StoreError as exc:
+                log.error("event %s not changed, store unavailable: %s", event_id, exc)
+                return _error(self, 503, "the store is unavailable; try again")
+            await tracker.refresh()
+            return self.json(outcome.as_json())
+
+    class ResolveAction(EventAction):
+        verb = "resolve"
+
+    class AlertWebhook(View):
+        async def post(self, request: Any) -> Any:
+            try:
+                if token:
+                    authorize(request.headers.get("Authorization"), token)
+                steps = parse_webhook(await request.read(), datetime.now(UTC), p.cfg.owners)
+                written = await asyncio.to_thread(tracker.record, steps)
+            except ApiError as exc:
+                return _error(self, exc.status, exc.message)
+            except StoreError as exc:
+                log.error("webhook not recorded, store unavailable: %s", exc)
+                return _error(self, 503, "the store is unavailable; Alertmanager will retry")
+            return self.json({"recorded": written, "alerts": len(steps)})
+
+    app.page("/events/{event_id}/ack", name="ack_event")(EventAction)
+    app.page("/events/{event_id}/resolve", name="resolve_event")(ResolveAction)
+    app.page("/alerts/webhook", name="alert_webhook")(AlertWebhook)
+    return tracker

@@ -1,0 +1,410 @@
+"""The production install files in deploy/: they parse, they agree with each other and with the
+worker's config, and what they mount is the generated files, byte for byte.
+
+No container runtime or cluster here, so the manifests are checked as data: every file a compose
+service or a ConfigMap brings in exists, ports agree from the worker config through the
+container, Service, probes and scrape config, the rule files are the ones `driftmon alerts
+render` wrote, images are consistent; Prometheus and Alertmanager configs pass the real
+promtool and amtool.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from monitor.cli import app as cli
+from monitor.config import ENV_OVERRIDES, load_config
+from monitor.deploy import CONFIGMAPS, TOKEN_FILES, render, stale, target_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+COMPOSE_DIR = DEPLOY / "compose"
+K8S_DIR = DEPLOY / "k8s"
+
+
+def docs(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+
+
+def compose() -> dict[str, Any]:
+    [doc] = docs(COMPOSE_DIR / "compose.yml")
+    return doc
+
+
+def k8s(kind: str, name: str) -> dict[str, Any]:
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        for doc in docs(path):
+            if doc.get("kind") == kind and doc["metadata"]["name"] == name:
+                return doc
+    raise AssertionError(f"no {kind} {name} in {K8S_DIR}")
+
+
+def configmap(name: str) -> dict[str, str]:
+    data: dict[str, str] = k8s("ConfigMap", name)["data"]
+    return data
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    [one] = deployment["spec"]["template"]["spec"]["containers"]
+    return one
+
+
+def named_port(c: dict[str, Any], port: int | str) -> int:
+    if isinstance(port, int):
+        return port
+    return next(p["containerPort"] for p in c["ports"] if p["name"] == port)
+
+
+def test_every_deploy_file_parses() -> None:
+    files = sorted(p for p in DEPLOY.rglob("*") if p.is_file())
+    assert files
+    for path in files:
+        if path.suffix in {".yml", ".yaml"}:
+            assert docs(path), path
+        elif path.suffix == ".json":
+            assert json.loads(path.read_text(encoding="utf-8")), path
+
+
+def test_rendered_files_are_up_to_date() -> None:
+    assert stale(DEPLOY) == [], "run `driftmon deploy render`"
+
+
+def test_render_check_cli_fails_on_a_stale_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, copy)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["deploy", "render", "--deploy", str(copy), "--check"]).exit_code == 0
+    config = copy / "compose" / "driftmon.yaml"
+    config.write_text(config.read_text().replace("worker-2:6066", "worker-3:6066"))
+    stale_run = runner.invoke(cli, ["deploy", "render", "--deploy", str(copy), "--check"])
+    assert stale_run.exit_code == 1 and "compose/prometheus.yml" in stale_run.output
+    assert runner.invoke(cli, ["deploy", "render", "--deploy", str(copy)]).exit_code == 0
+    assert "worker-3:6066" in (copy / "compose" / "prometheus.yml").read_text()
+    config.write_text("worker: {web_port: -1}\n")
+    bad = runner.invoke(cli, ["deploy", "render", "--deploy", str(copy)])
+    assert bad.exit_code == 2 and "worker.web_port" in bad.output
+
+
+def test_rendering_ignores_secrets_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = render(DEPLOY)
+    monkeypatch.setenv("DRIFTMON_API_TOKEN", "s3cret-token")
+    monkeypatch.setenv("DRIFTMON_STORE_URL", "postgresql://u:pw@db/x")
+    after = render(DEPLOY)
+    assert after == before
+    assert not any("s3cret-token" in text or "pw@db" in text for text in after.values())
+
+
+def test_the_worker_reads_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = K8S_DIR / "driftmon.yaml"
+    assert load_config(path).alerting.api_token is None
+    monkeypatch.setenv("DRIFTMON_STORE_URL", "postgresql+psycopg://u@db:5432/driftmon")
+    monkeypatch.setenv("DRIFTMON_API_TOKEN", "t0ken")
+    cfg = load_config(path)
+    assert cfg.store.url == "postgresql+psycopg://u@db:5432/driftmon"
+    assert cfg.alerting.api_token == "t0ken"
+    assert (
+        cfg.broker.bootstrap_servers
+        == target_config(DEPLOY, "k8s/driftmon.yaml").broker.bootstrap_servers
+    )
+    monkeypatch.setenv("DRIFTMON_STORE_URL", "mysql://nope")
+    bad = CliRunner().invoke(cli, ["db", "upgrade", "--config", str(path)])
+    assert bad.exit_code == 2 and "store.url" in bad.output
+
+
+# --- Kubernetes ---------------------------------------------------------------------------
+
+
+def test_k8s_configmaps_hold_the_generated_files() -> None:
+    rules = {p.name: p.read_text() for p in (DEPLOY / "prometheus" / "rules").glob("*.yml")}
+    assert rules, "deploy/prometheus/rules is generated by driftmon alerts render"
+    prometheus = configmap(CONFIGMAPS["prometheus"])
+    assert {k: v for k, v in prometheus.items() if k != "prometheus.yml"} == rules
+    assert configmap(CONFIGMAPS["config"]) == {
+        "driftmon.yaml": (K8S_DIR / "driftmon.yaml").read_text()
+    }
+    alertmanager = yaml.safe_load(configmap(CONFIGMAPS["alertmanager"])["alertmanager.yml"])
+    generated = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
+    assert alertmanager["route"] == generated["route"]
+    assert alertmanager.get("inhibit_rules") == generated.get("inhibit_rules")
+
+
+def volume_files(deployment: dict[str, Any], mount: str) -> dict[str, tuple[str, str]]:
+    """Files under ``mount`` in the container: path -> (configmap or secret name, key)."""
+    spec = deployment["spec"]["template"]["spec"]
+    c = container(deployment)
+    files = {}
+    for vm in c.get("volumeMounts", []):
+        if vm["mountPath"] != mount:
+            continue
+        volume = next(v for v in spec["volumes"] if v["name"] == vm["name"])
+        source = volume.get("configMap") or volume.get("secret")
+        assert source is not None, vm
+        name = source.get("name") or source.get("secretName")
+        for item in source["items"]:
+            files[f"{mount}/{item['path']}"] = (name, item["key"])
+    return files
+
+
+def test_k8s_mounted_configmap_keys_exist() -> None:
+    for name, mount in (
+        ("driftmon", "/etc/driftmon"),
+        ("prometheus", "/etc/prometheus"),
+        ("alertmanager", "/etc/alertmanager"),
+    ):
+        files = volume_files(k8s("Deployment", name), mount)
+        assert files, name
+        for source, key in files.values():
+            assert key in configmap(source), (name, source, key)
+    job = k8s("Job", "driftmon-migrate")
+    spec = job["spec"]["template"]["spec"]
+    [volume] = spec["volumes"]
+    assert all(
+        i["key"] in configmap(volume["configMap"]["name"]) for i in volume["configMap"]["items"]
+    )
+
+
+def test_k8s_prometheus_loads_the_generated_rules_and_scrapes_the_worker_port() -> None:
+    deployment = k8s("Deployment", "prometheus")
+    files = volume_files(deployment, "/etc/prometheus")
+    prometheus = yaml.safe_load(configmap(CONFIGMAPS["prometheus"])["prometheus.yml"])
+    wanted = {f"/etc/prometheus/{rule}" for rule in prometheus["rule_files"]}
+    assert wanted <= set(files)
+    rule_names = {p.name for p in (DEPLOY / "prometheus" / "rules").glob("*.yml")}
+    assert {files[w][1] for w in wanted} == rule_names
+    assert "--config.file=/etc/prometheus/prometheus.yml" in container(deployment)["args"]
+    [job] = prometheus["scrape_configs"]
+    keep = {
+        tuple(r["source_labels"]): r["regex"]
+        for r in job["relabel_configs"]
+        if r.get("action") == "keep"
+    }
+    service = k8s("Service", keep[("__meta_kubernetes_service_name",)])
+    [port] = service["spec"]["ports"]
+    assert port["name"] == keep[("__meta_kubernetes_endpoint_port_name",)]
+    cfg = target_config(DEPLOY, "k8s/driftmon.yaml")
+    [am] = prometheus["alerting"]["alertmanagers"]
+    host, _, am_port = am["static_configs"][0]["targets"][0].partition(":")
+    am_service = k8s("Service", host.split(".")[0])
+    assert am_service["spec"]["ports"][0]["port"] == int(am_port)
+    assert cfg.alerting.alertmanager_targets == am["static_configs"][0]["targets"]
+
+
+def test_k8s_worker_ports_probes_and_scrape_agree() -> None:
+    cfg = target_config(DEPLOY, "k8s/driftmon.yaml")
+    deployment = k8s("Deployment", "driftmon")
+    c = container(deployment)
+    port = cfg.worker.web_port
+    assert cfg.worker.web_host == "0.0.0.0"
+    assert named_port(c, "http") == port
+    assert named_port(c, c["livenessProbe"]["httpGet"]["port"]) == port
+    assert named_port(c, c["readinessProbe"]["httpGet"]["port"]) == port
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == port
+    service = k8s("Service", "driftmon")
+    [sport] = service["spec"]["ports"]
+    assert sport["port"] == port and named_port(c, sport["targetPort"]) == port
+    assert (
+        service["spec"]["selector"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+    hook = cfg.alerting.driftmon_webhook_url
+    assert hook == f"http://driftmon.driftmon.svc.cluster.local:{port}/alerts/webhook"
+    assert c["args"] == ["worker", "--config", "/etc/driftmon/driftmon.yaml"]
+    assert "/etc/driftmon/driftmon.yaml" in volume_files(deployment, "/etc/driftmon")
+    assert cfg.worker.data_dir in {m["mountPath"] for m in c["volumeMounts"]}
+
+
+def test_k8s_workers_match_partitions_and_take_secrets_from_a_secret() -> None:
+    cfg = target_config(DEPLOY, "k8s/driftmon.yaml")
+    deployment = k8s("Deployment", "driftmon")
+    assert deployment["spec"]["replicas"] == cfg.broker.partitions
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+    c = container(deployment)
+    resources = c["resources"]
+    assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    assert set(env) == set(ENV_OVERRIDES)
+    assert {ref["name"] for ref in env.values()} == {"driftmon-secrets"}
+    job = k8s("Job", "driftmon-migrate")
+    migrate = job["spec"]["template"]["spec"]["containers"][0]
+    assert migrate["args"][:2] == ["db", "upgrade"] and migrate["image"] == c["image"]
+    assert migrate["env"][0]["valueFrom"]["secretKeyRef"] == env["DRIFTMON_STORE_URL"]
+    am = k8s("Deployment", "alertmanager")
+    tokens = volume_files(am, str(Path(TOKEN_FILES["k8s"]).parent))
+    assert tokens == {TOKEN_FILES["k8s"]: ("driftmon-secrets", env["DRIFTMON_API_TOKEN"]["key"])}
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    [kustomization] = docs(K8S_DIR / "kustomization.yaml")
+    listed = set(kustomization["resources"])
+    present = {p.name for p in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml", "driftmon.yaml"}
+    assert listed == present
+
+
+# --- compose ------------------------------------------------------------------------------
+
+
+def bind_mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of the service's bind mounts (relative to the compose dir)."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith((".", "/")):
+            out[target] = (COMPOSE_DIR / source).resolve()
+    return out
+
+
+def test_compose_mounts_exist_and_are_the_generated_files() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        for target, source in bind_mounts(service).items():
+            assert source.exists(), f"{name} mounts {source} at {target}"
+    prometheus = bind_mounts(services["prometheus"])
+    assert prometheus["/etc/prometheus/rules"] == DEPLOY / "prometheus" / "rules"
+    config = yaml.safe_load(prometheus["/etc/prometheus/prometheus.yml"].read_text())
+    for rule in config["rule_files"]:
+        assert (DEPLOY / "prometheus" / rule).is_file(), rule
+    grafana = bind_mounts(services["grafana"])
+    assert grafana["/etc/grafana/provisioning"] == DEPLOY / "grafana" / "provisioning"
+    provisioning = grafana["/etc/grafana/provisioning"]
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "driftmon.yml").read_text())[
+        "providers"
+    ]
+    assert grafana[provider["options"]["path"]] == DEPLOY / "grafana" / "dashboards"
+    assert list((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+    [source] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert (
+        source["url"] == "http://prometheus:9090" and "9090:9090" in services["prometheus"]["ports"]
+    )
+
+
+def test_compose_workers_ports_topics_and_images_agree() -> None:
+    doc = compose()
+    services = doc["services"]
+    cfg = target_config(DEPLOY, "compose/driftmon.yaml")
+    workers = sorted(n for n, s in services.items() if s.get("command", [None])[0] == "worker")
+    assert len(workers) >= 2
+    assert len(workers) <= cfg.broker.partitions
+    assert sorted(cfg.alerting.scrape_targets) == [f"{w}:{cfg.worker.web_port}" for w in workers]
+    prometheus = yaml.safe_load((COMPOSE_DIR / "prometheus.yml").read_text())
+    assert (
+        prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+        == cfg.alerting.scrape_targets
+    )
+    for w in workers:
+        service = services[w]
+        assert service["hostname"] == w
+        assert "/etc/driftmon/driftmon.yaml" in bind_mounts(service)
+        assert set(service["environment"]) == set(ENV_OVERRIDES)
+        assert f"{cfg.worker.web_port}/healthz" in " ".join(service["healthcheck"]["test"])
+    bootstrap = cfg.broker.bootstrap_servers or ""
+    kafka_host, _, kafka_port = bootstrap.partition(":")
+    assert (
+        f"PLAINTEXT://{kafka_host}:{kafka_port}"
+        in services[kafka_host]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    )
+    assert "controller" in services[kafka_host]["environment"]["KAFKA_PROCESS_ROLES"]
+    init = services["kafka-init"]["command"][-1]
+    t = cfg.broker.topics
+    assert f"for topic in {t.samples} {t.verdicts} {t.drift_events} {t.dlq};" in init
+    assert f"--partitions {cfg.broker.partitions}" in init
+    driftmon_images = {s["image"] for s in services.values() if "build" in s}
+    assert len(driftmon_images) == 1
+    k8s_images = {container(k8s("Deployment", "driftmon"))["image"]}
+    assert driftmon_images == k8s_images
+    am_port = int(cfg.alerting.alertmanager_targets[0].partition(":")[2])
+    assert f"{am_port}:{am_port}" in services["alertmanager"]["ports"]
+    hook = cfg.alerting.driftmon_webhook_url
+    assert hook == f"http://{workers[0]}:{cfg.worker.web_port}/alerts/webhook"
+    secret = Path(TOKEN_FILES["compose"]).name
+    assert secret in services["alertmanager"]["secrets"] and secret in doc["secrets"]
+
+
+def test_dockerfile_copies_what_exists_and_exposes_the_worker_port() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    cfg = target_config(DEPLOY, "compose/driftmon.yaml")
+    assert f"EXPOSE {cfg.worker.web_port}" in text
+    for line in text.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
+    for service in compose()["services"].values():
+        if "build" in service:
+            assert (
+                COMPOSE_DIR / service["build"]["context"] / service["build"]["dockerfile"]
+            ).resolve() == DEPLOY / "Dockerfile"
+
+
+# --- the real tools -----------------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def test_promtool_accepts_both_prometheus_configs(tmp_path: Path) -> None:
+    promtool = tool("promtool")
+    layouts = {
+        "compose": {
+            "prometheus.yml": (COMPOSE_DIR / "prometheus.yml").read_text(),
+            **{
+                f"rules/{p.name}": p.read_text()
+                for p in (DEPLOY / "prometheus" / "rules").glob("*.yml")
+            },
+        },
+        "k8s": {
+            path.removeprefix("/etc/prometheus/"): configmap(cm)[key]
+            for path, (cm, key) in volume_files(
+                k8s("Deployment", "prometheus"), "/etc/prometheus"
+            ).items()
+        },
+    }
+    # Debian's Prometheus is built without Kubernetes discovery: check the k8s file with a static
+    # target in its place (the discovery block itself is checked in the port test above).
+    k8s_config = yaml.safe_load(layouts["k8s"]["prometheus.yml"])
+    for job in k8s_config["scrape_configs"]:
+        assert job.pop("kubernetes_sd_configs")[0]["role"] == "endpoints"
+        job["static_configs"] = [{"targets": ["driftmon:6066"]}]
+    layouts["k8s"]["prometheus.yml"] = yaml.safe_dump(k8s_config)
+    for name, files in layouts.items():
+        for relative, text in files.items():
+            (tmp_path / name / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name / relative).write_text(text)
+        done = subprocess.run(
+            [promtool, "check", "config", str(tmp_path / name / "prometheus.yml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, (name, done.stdout, done.stderr)
+
+
+def test_amtool_accepts_both_alertmanager_configs(tmp_path: Path) -> None:
+    amtool = tool("amtool")
+    texts = {
+        "compose": (COMPOSE_DIR / "alertmanager.yml").read_text(),
+        "k8s": configmap(CONFIGMAPS["alertmanager"])["alertmanager.yml"],
+    }
+    for name, text in texts.items():
+        assert "credentials_file" in text and "credentials:" not in text
+        path = tmp_path / f"{name}.yml"
+        path.write_text(text)
+        done = subprocess.run(
+            [amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (name, done.stdout, done.stderr)
