@@ -25,6 +25,8 @@ import numpy as np
 from detectors.registry import DriftDetector
 from detectors.stats import change_point, wilson
 
+_FIRST_CAPACITY = 512
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -100,8 +102,11 @@ class RateWatch:
         # A detector that locates its own change (calibrated, with a minimum count before it
         # can alarm) is trusted as it is: no second test that would change its false-alarm rate.
         self._trusted = hasattr(self._detector, "change_point")
-        self._bits = np.zeros(history, dtype=np.uint8)
-        self._ts = np.zeros(history, dtype=np.float64)
+        # The ring starts small and doubles up to ``history``: a quiet stream (most segments
+        # of a large fleet) then holds kilobytes, not the 180 kB of a full history.
+        self._cap = min(history, _FIRST_CAPACITY)
+        self._bits = np.zeros(self._cap, dtype=np.uint8)
+        self._ts = np.zeros(self._cap, dtype=np.float64)
         self._size = 0  # values held, up to history
         self._since_baseline = 0
         self._check_at: int | None = None
@@ -128,7 +133,9 @@ class RateWatch:
 
     def update(self, x: bool | int, ts: float = 0.0) -> None:
         self.drift_detected = False
-        slot = self.offset % self.history
+        if self._size == self._cap < self.history:
+            self._grow(self._size + 1)
+        slot = self.offset % self._cap
         self._bits[slot] = 1 if x else 0
         self._ts[slot] = ts
         self.offset += 1
@@ -168,25 +175,39 @@ class RateWatch:
     def _hold(self, bits: np.ndarray, ts: np.ndarray) -> None:
         """Append values to the history ring in bulk (only the last ``history`` can stay)."""
         n, keep = int(bits.size), min(int(bits.size), self.history)
-        slots = np.arange(self.offset + n - keep, self.offset + n) % self.history
+        if self._size + n > self._cap < self.history:
+            self._grow(self._size + n)
+        slots = np.arange(self.offset + n - keep, self.offset + n) % self._cap
         self._bits[slots] = bits[n - keep :] != 0
         self._ts[slots] = ts[n - keep :]
         self.offset += n
         self._size = min(self._size + n, self.history)
         self._since_baseline += n
 
+    def _grow(self, needed: int) -> None:
+        """Re-lay the ring into a larger one (doubling, at most ``history``) holding ``needed``."""
+        cap = self._cap
+        while cap < min(needed, self.history):
+            cap = min(cap * 2, self.history)
+        if cap == self._cap:
+            return
+        span = np.arange(self.offset - self._size, self.offset)
+        bits, ts = np.zeros(cap, dtype=np.uint8), np.zeros(cap, dtype=np.float64)
+        bits[span % cap], ts[span % cap] = self._bits[span % self._cap], self._ts[span % self._cap]
+        self._bits, self._ts, self._cap = bits, ts, cap
+
     def recent(self, n: int | None = None) -> np.ndarray:
         """The last ``n`` values since the baseline (oldest first)."""
         held = min(self._size, self._since_baseline)
         n = held if n is None else min(n, held)
-        idx = (np.arange(self.offset - n, self.offset)) % self.history
+        idx = (np.arange(self.offset - n, self.offset)) % self._cap
         return self._bits[idx]
 
     def between(self, start: int, stop: int) -> np.ndarray:
         """Values at stream offsets [start, stop), clipped to what the history still holds."""
         start = max(start, self.offset - self._size)
         stop = min(stop, self.offset)
-        return self._bits[np.arange(start, max(start, stop)) % self.history]
+        return self._bits[np.arange(start, max(start, stop)) % self._cap]
 
     def baseline(self) -> Rate:
         bits = self.recent()
@@ -206,7 +227,7 @@ class RateWatch:
         the history.
         """
         held = min(self._size, self._since_baseline)
-        idx = np.arange(self.offset - held, self.offset) % self.history
+        idx = np.arange(self.offset - held, self.offset) % self._cap
         micros = np.round(self._ts[idx] * 1e6).astype(np.int64)
         deltas = np.diff(micros, prepend=np.int64(0))
         detector = getattr(self._detector, "to_state", None)
@@ -241,7 +262,8 @@ class RateWatch:
         bits = np.unpackbits(np.frombuffer(_unpack(state["bits"]), dtype=np.uint8))[:held]
         micros = np.cumsum(np.frombuffer(_unpack(state["ts_us"]), dtype=np.int64))
         watch.offset = int(state["offset"])
-        idx = np.arange(watch.offset - held, watch.offset) % watch.history
+        watch._grow(held)
+        idx = np.arange(watch.offset - held, watch.offset) % watch._cap
         watch._bits[idx] = bits
         watch._ts[idx] = micros / 1e6
         watch._size = held
@@ -275,7 +297,7 @@ class RateWatch:
         stat = getattr(self._detector, "statistic", None)
         limit = getattr(self._detector, "threshold", None)
         self.last_change = Change(
-            offset, float(self._ts[offset % self.history]), before, after, stat, limit
+            offset, float(self._ts[offset % self._cap]), before, after, stat, limit
         )
         self.drift_detected = True
         self.changes += 1

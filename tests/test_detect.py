@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -202,3 +203,47 @@ def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
     assert got == expected and expected
     other = DriftDetection(Detectors(params={"delta": 0.01}))
     assert other.restore(saved) == 0, "state of a differently configured detector is not reused"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    history=st.sampled_from([300, 1_000, 5_000]),
+    bulk=st.booleans(),
+    detector=st.sampled_from(
+        [("adwin", {"delta": 0.01}), ("bernoulli_cusum", {"arl0": 10_000, "min_events": 50})]
+    ),
+)
+def test_a_growing_ring_behaves_as_a_full_one(
+    seed: int, history: int, bulk: bool, detector: tuple[str, dict]
+) -> None:
+    """The history ring starts small and grows; alarms, change points and saved state are the
+    same as with the whole history allocated up front, one value at a time or in bulk."""
+    from unittest.mock import patch
+
+    import detectors.rate as rate
+
+    rng = random.Random(seed)
+    values = [rng.random() < (0.05 if i < 1_500 else 0.5) for i in range(3_000)]
+    runs = []
+    for first in (history, 8):
+        with patch.object(rate, "_FIRST_CAPACITY", first):
+            watch = RateWatch(lambda: registry.build(*detector), 100, 50, history)
+        changes = []
+        if bulk:
+            bits, ts = np.array(values, dtype=np.uint8), np.arange(len(values), dtype=float)
+            i = 0
+            while i < bits.size:
+                i += watch.update_many(bits[i:], ts[i:])
+                changes.append(watch.last_change if watch.drift_detected else None)
+        else:
+            for i, x in enumerate(values):
+                watch.update(x, ts=float(i))
+                if watch.drift_detected:
+                    changes.append(watch.last_change)
+        state = watch.to_state()
+        rebuild = getattr(type(watch.factory()), "from_state", None)
+        restored = RateWatch.from_state(state, watch.factory, rebuild).to_state()
+        runs.append((changes, state, restored))
+    assert any(change is not None for change in runs[0][0]), "the rise is found"
+    assert runs[0] == runs[1]
