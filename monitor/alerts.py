@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from monitor.config import Alerting, Config, duration_seconds
+from monitor.config import Alerting, Config, duration_seconds, write_files
 from monitor.owners import escalating_teams
 from monitor.recording import RECORDINGS
 
@@ -337,10 +337,4 @@ def render(cfg: Config) -> dict[str, str]:
 
 def write(cfg: Config, out: Path) -> list[Path]:
     """Render into ``out`` (created as needed); returns the files written."""
-    written = []
-    for relative, text in render(cfg).items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(out, render(cfg))

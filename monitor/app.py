@@ -107,7 +107,6 @@ class Pipeline:
         self.partition_of: dict[str, int] = {}  # verdict key -> verdict partition
         self.metrics.watch(self.detection)
         self.classifiers.observe(self.metrics.classifier_time, self.metrics.classifier_error)
-        self.metrics.expect_classifiers(self.classifiers.classifiers)
         self._store: Store | None = None
         self.report = ReportSink(self.cfg.report)  # exemplars, DLQ and classifier tallies
 
@@ -119,15 +118,10 @@ class Pipeline:
 
     def classify(self, raw: bytes) -> Verdict:
         """Parse and classify one message; raises SampleError for the DLQ."""
-        started = time.perf_counter()
-        self.metrics.received.inc()
-        self.metrics.last_sample_at = time.time()
-        sample = self.parse(raw)
-        verdict = self.classifiers.classify(sample, self.segmenter.segment(sample))
-        self.metrics.verdict(verdict)
-        self.report.gather(sample, verdict)
-        self.metrics.latency.observe(time.perf_counter() - started)
-        return verdict
+        (outcome,) = self.classify_many([raw])
+        if isinstance(outcome, SampleError):
+            raise outcome
+        return outcome
 
     def parse(self, raw: bytes) -> Sample:
         """A valid Sample not seen recently (see ``worker.dedupe_window``), or SampleError."""

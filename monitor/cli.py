@@ -442,13 +442,14 @@ def dashboards_build(
 ) -> None:
     """Build dashboards/*.dashboard.py into OUT/dashboards/*.json, plus Grafana's datasource
     and dashboard provisioning files."""
-    from monitor.dashboards import DashboardError, render, write
+    from monitor.config import write_files
+    from monitor.dashboards import DashboardError, render
     from monitor.panels import Settings
 
     cfg = _config(config)
     try:
         files = render(Settings(str(cfg.alerting.runbook_base_url)), prometheus_url)
-        written = write(out, files)
+        written = write_files(out, files)
     except DashboardError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:

@@ -647,6 +647,18 @@ def with_env(data: Any, environ: Mapping[str, str]) -> Any:
     return out
 
 
+def write_files(out: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write generated files (text by path relative to ``out``), folders made as needed;
+    returns the paths written. The one writer behind every ``render``/``build`` command."""
+    written = []
+    for relative, text in files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def load_config(path: str | Path | None) -> Config:
     """Read and validate a YAML config file (``None``: the defaults), then the environment
     overrides of :data:`ENV_OVERRIDES`."""

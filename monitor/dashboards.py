@@ -113,16 +113,6 @@ def render(settings: Settings, prometheus_url: str, folder: Path = SOURCES) -> d
     return files
 
 
-def write(out: Path, files: dict[str, str]) -> list[Path]:
-    written = []
-    for relative, text in files.items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        written.append(path)
-    return written
-
-
 # --- the dashboard model: structure and queries ---------------------------------------------
 
 

@@ -194,11 +194,14 @@ class Metrics:
         )
 
     def classifiers(self, ids: Mapping[str, str]) -> None:
-        """Publish the stack in use, ``{role: "name@version"}``, replacing the previous one."""
+        """Publish the stack in use, ``{role: "name@version"}``, replacing the previous one, and
+        start its error series at zero (a rate then reads 0, not "no data")."""
         self.classifier_info.clear()
         for role, ident in ids.items():
             name, _, version = ident.rpartition("@")
             self.classifier_info.labels(role, name or ident, version).set(1)
+            self.classifier_errors.labels(name or ident)
+            self.unclassified.labels(f"classifier_error:{name or ident}")
 
     def pipeline_health(self, r: CollectorRegistry) -> None:
         """Is the worker keeping up: throughput out, lag, latency, classifier and store health."""
@@ -248,13 +251,6 @@ class Metrics:
         for reason in (*DLQ_REASONS, *INTERNAL_DLQ_REASONS):
             self.dlq.labels(reason)
         self.unclassified.labels(NO_RESPONSE)
-
-    def expect_classifiers(self, ids: Mapping[str, str]) -> None:
-        """Zero error series for each classifier of the stack, ``{role: "name@version"}``."""
-        for ident in ids.values():
-            name = ident.rpartition("@")[0] or ident
-            self.classifier_errors.labels(name)
-            self.unclassified.labels(f"classifier_error:{name}")
 
     def classifier_error(self, name: str) -> None:
         self.classifier_errors.labels(name).inc()

@@ -24,13 +24,15 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.config import Owners
 from monitor.owners import notify_role, receiver_name
 from monitor.schema import TimelineAction
+
+M = TypeVar("M", bound=BaseModel)
 
 ESCALATION = "DriftmonDriftUnacknowledged"
 CATCH_ALL = "catch-all"
@@ -74,6 +76,16 @@ class ActionRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+def _validated(model: type[M], data: Any, message: str) -> M:
+    """``data`` as ``model``, or a 400 whose ``message`` gets the first problem ("where: what")."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, message.format(f"{where}: {first['msg']}")) from None
+
+
 def _json(body: bytes) -> Any:
     if len(body) > MAX_BODY:
         raise ApiError(400, f"body is {len(body)} bytes, more than the limit of {MAX_BODY}")
@@ -96,14 +108,7 @@ def parse_action(body: bytes) -> ActionRequest:
     data = _json(body)
     if not isinstance(data, dict):
         raise ApiError(400, 'expected a JSON object like {"by": "<name>", "note": "..."}')
-    try:
-        request = ActionRequest.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(
-            400, f'{where}: {first["msg"]}; expected {{"by": "<name>", "note": "..."}}'
-        ) from None
+    request = _validated(ActionRequest, data, '{}; expected {{"by": "<name>", "note": "..."}}')
     if not request.by.strip():
         raise ApiError(400, "by: must name who acts, not be blank")
     return request
@@ -173,14 +178,7 @@ def parse_webhook(body: bytes, at: datetime, owners: Owners) -> list[Step]:
     [('e1', 'notified', 'cyber-primary')]
     """
     data = _json(body)
-    try:
-        payload = _Payload.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(
-            400, f"not an Alertmanager webhook payload: {where}: {first['msg']}"
-        ) from None
+    payload = _validated(_Payload, data, "not an Alertmanager webhook payload: {}")
     steps: list[Step] = []
     for alert in payload.alerts:
         event_id = alert.labels.get("event_id", "")
