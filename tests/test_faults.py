@@ -119,6 +119,13 @@ def total(workers: list[WorkerProcess], name: str, **labels: str) -> float:
     return sum(metric_value(w.metrics_url, name, **labels) for w in workers)
 
 
+def events_stored(store: Store, traffic: dict[str, object]) -> None:
+    """Wait until the expected drift events are stored: the record stage writes them after the
+    counts of the verdicts that raised them, so counts alone do not say they are in."""
+    expected = traffic["events"]
+    wait_until(lambda: {e.id for e in store.events()} >= expected, 60, "the events stored")
+
+
 def check_outcome(store: Store, traffic: dict[str, object]) -> None:
     assert stored_cells(store) == traffic["cells"], "every sample counted exactly once"
     assert {e.id for e in store.events()} == traffic["events"], "the drift reported once"
@@ -193,6 +200,7 @@ def test_a_killed_worker_loses_and_repeats_nothing(
         wait_until(lambda: not a.running, 10, "the kill")
         restarted.start()
         wait_until(lambda: counted(store) >= SAMPLES, 90, "everything counted")
+        events_stored(store, traffic)
         assert b.running and restarted.running
         taken_over = re.findall(r"continuing (\d+) detector baseline", b.log() + restarted.log())
         assert any(int(n) > 0 for n in taken_over), "a's streams continued from the store"
@@ -299,6 +307,7 @@ def test_the_worker_rides_out_a_broker_outage(
             wait_until(lambda: up() == 1, 30, "the broker back on /metrics")
             publish(bootstrap, cfg.broker.topics.samples, messages[SAMPLES // 2 :])
             wait_until(lambda: counted(store) >= SAMPLES, 90, "the second half counted")
+            events_stored(store, traffic)
             assert worker.running and readiness(worker) == 200
         proxy.stop()
     check_outcome(store, traffic)
@@ -338,9 +347,7 @@ def test_events_wait_for_a_store_that_is_away(
             with admin.connect() as conn:
                 conn.execute(sa.text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
         wait_until(lambda: counted(store) >= SAMPLES, 60, "the deferred counts written")
-        wait_until(
-            lambda: {e.id for e in store.events()} >= traffic["events"], 60, "the events stored"
-        )
+        events_stored(store, traffic)
         wait_until(
             lambda: metric_value(worker.metrics_url, "driftmon_store_up") == 1, 30, "store up"
         )
