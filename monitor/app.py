@@ -26,6 +26,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from monitor import plan
 from monitor.classify import ClassifierStack, from_config
 from monitor.config import Config
 from monitor.counts import CountRow, HourlyCounts
@@ -115,6 +116,24 @@ class Pipeline:
         if self._store is None:
             self._store = self.store_factory(self.cfg.store.url)
         return self._store
+
+    def retune(self, now: datetime | None = None) -> plan.Tuning:
+        """Tune the detectors (per-stream ARL0 from the false-page budget, priors for small
+        segments) from the store's traffic of the last 7 days; raises StoreError."""
+        since = plan.since_days(now or datetime.now(UTC))
+        rows = self.store.counts(start=since)
+        traffic = plan.observed(rows, since, self.cfg.segments.dimensions)
+        tuned = self.detection.tuning = plan.tuning(self.cfg, traffic)
+        if tuned.streams:
+            pooled = sum("prior_rate" in v for v in tuned.streams.values())
+            log.info(
+                "detectors tuned from %d streams' traffic of the last 7 days "
+                "(budget %s false page(s)/week; %d small streams pool toward their parent)",
+                len(tuned.streams),
+                tuned.budget,
+                pooled,
+            )
+        return tuned
 
     def classify(self, raw: bytes) -> Verdict:
         """Parse and classify one message; raises SampleError for the DLQ."""
@@ -460,6 +479,14 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
         except Exception as exc:  # a report must never stop the worker
             log.error("weekly report or exemplar retention failed: %s", exc)
 
+    @app.timer(cfg.detectors.retune_interval)
+    async def retune() -> None:
+        """Follow the traffic: new streams and changed volumes get their budget share."""
+        try:
+            await asyncio.to_thread(p.retune)
+        except StoreError as exc:
+            log.error("detector tuning kept as it was (store unreachable): %s", exc)
+
     @app.timer(cfg.worker.checkpoint_interval)
     async def checkpoint() -> None:
         """Detector state is costlier to take (about 1 ms a stream), so it goes less often."""
@@ -507,6 +534,7 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
 
     try:  # detector baselines are taken over per verdict partition, on assignment
         p.store.ping()
+        p.retune()
     except StoreError as exc:
         p.metrics.store_up.set(0)
         log.error("store unreachable at start; counts and events wait for it: %s", exc)

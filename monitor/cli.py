@@ -191,7 +191,8 @@ def detectors_plan(
             rows = Store(cfg.store.url).counts()
         except StoreError as exc:
             raise fail(f"cannot read observed traffic: {exc}") from None
-        traffic = planning.observed(rows, planning.since_days(datetime.now(UTC)))
+        since = planning.since_days(datetime.now(UTC))
+        traffic = planning.observed(rows, since, cfg.segments.dimensions)
         if not traffic:
             raise fail("no traffic in the store for the last 7 days; leave out --observed")
     else:
@@ -207,19 +208,19 @@ def _print_plan(cfg: Config, rows: list) -> None:
 
     budget = cfg.detectors.budget_pages_per_week
     title = f"detector {cfg.detectors.name} {cfg.detectors.params}" + (
-        f"; ARL0 = what a budget of {budget:g} false page(s)/week over {len(rows)} streams asks"
-        " for (the worker runs params.arl0)"
+        f"; ARL0 = a budget of {budget:g} false page(s)/week shared by {len(rows)} streams"
         if budget
         else ""
     )
     table = Table(title=title)
-    for name in ("segment", "metric", "samples/h", "rate", "ARL0 (samples)"):
+    for name in ("segment", "metric", "samples/h", "rate", "ARL0 (samples)", "pooled toward"):
         table.add_column(name)
     for label, _ in CHANGES:
         table.add_column(f"delay {label}", justify="right")
     for row in rows:
         cells = [row.segment, row.metric, f"{row.per_hour:,.0f}", f"{row.rate:.2%}"]
         cells.append("n/a" if row.arl0 is None else f"{row.arl0:,.0f}")
+        cells.append("" if row.prior is None else f"{row.prior:.2%}")
         for delay in row.delays:
             cells.append("n/a" if delay is None else f"{delay:,.0f} ({_span(row.hours(delay))})")
         table.add_row(*cells)

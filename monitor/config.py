@@ -121,15 +121,31 @@ DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
 class Detectors(_Section):
     """Which river detector watches each (segment, metric) stream, and when an alarm counts."""
 
-    name: str = "adwin"
-    params: dict[str, Any] = Field(default_factory=lambda: dict(DETECTOR_DEFAULTS["adwin"]))
+    name: str = "bernoulli_cusum"
+    params: dict[str, Any] = Field(
+        default_factory=lambda: dict(DETECTOR_DEFAULTS["bernoulli_cusum"]),
+        description="detector parameters (for bernoulli_cusum, arl0 is the fallback when no "
+        "traffic is known yet: the budget sets each stream's from its traffic)",
+    )
     metrics: list[Metric] = list(METRICS)
     warmup: int = Field(default=200, ge=0, description="samples before the baseline is trusted")
     min_samples: int = Field(default=50, ge=1, description="samples after a change point")
     history: int = Field(default=20_000, ge=100, description="recent values kept per stream")
     examples: int = Field(default=5, ge=0, le=50)
     budget_pages_per_week: float | None = Field(
-        default=None, gt=0, description="false pages a week across all streams (plan)"
+        default=1.0,
+        gt=0,
+        description="false pages a week across all streams: sets each stream's ARL0 from its "
+        "traffic in the store (bernoulli_cusum; none = params.arl0 everywhere)",
+    )
+    pool_events: int = Field(
+        default=250,
+        ge=0,
+        description="events of the parent segment's rate a small segment's baseline starts "
+        "with (bernoulli_cusum; 0 = no pooling)",
+    )
+    retune_interval: float = Field(
+        default=3600.0, gt=0, description="seconds between re-reads of traffic to re-tune"
     )
 
     @model_validator(mode="before")
@@ -137,7 +153,10 @@ class Detectors(_Section):
     def _default_params(cls, data: Any) -> Any:
         """Parameters left out take the named detector's defaults, not another detector's."""
         if isinstance(data, dict) and "params" not in data:
-            return {**data, "params": dict(DETECTOR_DEFAULTS.get(data.get("name", "adwin"), {}))}
+            return {
+                **data,
+                "params": dict(DETECTOR_DEFAULTS.get(data.get("name", "bernoulli_cusum"), {})),
+            }
         return data
 
     @model_validator(mode="after")
@@ -488,7 +507,7 @@ class Alerting(_Section):
 class Drift(_Section):
     """A drift the simulator injects: the chosen metric's rate in the chosen segment × factor."""
 
-    after_seconds: float = Field(default=60.0, ge=0)
+    after_seconds: float = Field(default=150.0, ge=0)
     model: str | None = "atlas-2"
     surface: str | None = "chat"
     locale: str | None = None

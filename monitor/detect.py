@@ -25,6 +25,7 @@ from detectors.rate import Change, Rate, RateWatch
 from detectors.registry import DriftDetector
 from monitor.config import Detectors, Owners, SeverityPolicy
 from monitor.owners import team_for
+from monitor.plan import Tuning
 from monitor.schema import (
     Attribution,
     DriftEvent,
@@ -156,6 +157,10 @@ class Stream:
         self.examples: deque[tuple[int, str]] = deque(maxlen=max(keep * 4, 1))
         self.harmful = np.zeros(watch.history if metric == "refusal" else 0, dtype=np.uint8)
 
+    @property
+    def key(self) -> StreamKey:
+        return segment_key(self.segment), self.metric
+
     def note_harm(self, verdict: Verdict) -> None:
         if self.harmful.size and verdict.prompt_harm is not None:
             self.harmful[(self.watch.offset - 1) % self.watch.history] = verdict.prompt_harm.harmful
@@ -229,9 +234,17 @@ class DriftDetection:
         self.metrics = frozenset(cfg.metrics)
         self.streams: dict[StreamKey, Stream] = {}
         self.dirty: set[StreamKey] = set()
+        self.tuning = Tuning()  # per-stream ARL0 and priors (monitor.plan), set by the worker
 
-    def _factory(self) -> DriftDetector:
-        return registry.build(self.cfg.name, self.cfg.params)
+    def _factory(self, key: StreamKey | None = None) -> Callable[[], DriftDetector]:
+        """Builds the detector of stream ``key``: the configured one, with the tuning in force
+        when it is built (a new stream, or a restart after a confirmed change)."""
+
+        def build() -> DriftDetector:
+            extra = self.tuning.params(key) if key is not None else {}
+            return registry.build(self.cfg.name, {**self.cfg.params, **extra})
+
+        return build
 
     def _stream(self, segment: dict[str, str], metric: Metric) -> Stream:
         key = (segment_key(segment), metric)
@@ -239,7 +252,7 @@ class DriftDetection:
         if stream is None:
             cfg = self.cfg
             watch = RateWatch(
-                self._factory,
+                self._factory(key),
                 warmup=cfg.warmup,
                 min_samples=cfg.min_samples,
                 history=cfg.history,
@@ -264,11 +277,12 @@ class DriftDetection:
         skipped (a changed detector config starts cold rather than misreading old state)."""
         restored = 0
         mine = {"name": self.cfg.name, "params": dict(self.cfg.params)}
-        rebuild = getattr(type(self._factory()), "from_state", None)
+        rebuild = getattr(type(self._factory()()), "from_state", None)
         for state in states.values():
             if state.get("detector") != mine:
                 continue
-            watch = RateWatch.from_state(state["watch"], self._factory, rebuild)
+            key = (segment_key(state["segment"]), state["metric"])
+            watch = RateWatch.from_state(state["watch"], self._factory(key), rebuild)
             stream = Stream(state["segment"], state["metric"], watch, self.cfg.examples)
             stream.restore(state)
             self.streams[(segment_key(stream.segment), stream.metric)] = stream
@@ -333,7 +347,7 @@ class DriftDetection:
             metric=stream.metric,
             direction="up" if change.direction == "up" else "down",
             detector=self.cfg.name,
-            detector_params=dict(self.cfg.params),
+            detector_params={**self.cfg.params, **self.tuning.params(stream.key)},
             change_offset=change.offset,
             change_ts=datetime.fromtimestamp(change.ts, UTC),
             detected_ts=detected_ts,

@@ -127,7 +127,7 @@ def test_observations_route_conditional_rates() -> None:
 
 
 def test_detection_raises_one_event_for_the_drifted_segment_only() -> None:
-    cfg = Detectors(params={"delta": 0.001}, warmup=200)
+    cfg = Detectors(name="adwin", params={"delta": 0.001}, warmup=200)
     detection = DriftDetection(cfg, Owners(default="oncall"))
     rng = random.Random(11)
     drifted = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
@@ -149,7 +149,9 @@ def test_detection_raises_one_event_for_the_drifted_segment_only() -> None:
 
 
 def run_mix(share_after: float, benign_after: float) -> list:
-    detection = DriftDetection(Detectors(params={"delta": 0.001}, warmup=200), Owners())
+    detection = DriftDetection(
+        Detectors(name="adwin", params={"delta": 0.001}, warmup=200), Owners()
+    )
     rng = random.Random(21)
     events = []
     for i in range(16_000):
@@ -182,7 +184,7 @@ def test_a_behaviour_change_is_attributed_to_behaviour() -> None:
 def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
     import json
 
-    cfg = Detectors(params={"delta": 0.001}, warmup=200)
+    cfg = Detectors(name="adwin", params={"delta": 0.001}, warmup=200)
     rng = random.Random(11)
     drifted = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
     stable = {"model": "m", "surface": "api", "locale": "en", "policy_area": "none"}
@@ -201,7 +203,7 @@ def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
     assert second.restore(saved) == len(first.streams)
     got += [e for v in verdicts[5000:] for e in second.observe(v)]
     assert got == expected and expected
-    other = DriftDetection(Detectors(params={"delta": 0.01}))
+    other = DriftDetection(Detectors(name="adwin", params={"delta": 0.01}))
     assert other.restore(saved) == 0, "state of a differently configured detector is not reused"
 
 
@@ -247,3 +249,30 @@ def test_a_growing_ring_behaves_as_a_full_one(
         runs.append((changes, state, restored))
     assert any(change is not None for change in runs[0][0]), "the rise is found"
     assert runs[0] == runs[1]
+
+
+def test_tuning_reaches_each_stream_and_a_pooled_small_segment_watches_sooner() -> None:
+    """A small segment pooled toward its parent's rate trusts its baseline after fewer events
+    of its own; the event records the parameters in force; other streams are untouched."""
+    from monitor.plan import Tuning
+
+    cfg = Detectors(params={"arl0": 20_000, "min_events": 200}, warmup=200)
+    small = {"model": "m", "surface": "chat", "locale": "is", "policy_area": "none"}
+    key = ("locale=is|model=m|surface=chat", "refusal")
+    rng = random.Random(3)
+    verdicts = [verdict(i, rng.random() < 0.1, segment=small) for i in range(1_600)]
+    alone, pooled = DriftDetection(cfg), DriftDetection(cfg)
+    pooled.tuning = Tuning({key: {"prior_rate": 0.1, "prior_weight": 1_500.0, "arl0": 30_000.0}})
+    for v in verdicts:
+        alone.observe(v)
+        pooled.observe(v)
+    state = {
+        name: d.snapshot(only_dirty=False) for name, d in (("alone", alone), ("pooled", pooled))
+    }
+    refusal = {n: s["locale=is|model=m|surface=chat#refusal"] for n, s in state.items()}
+    params = refusal["pooled"]["watch"]["detector"]["params"]
+    assert (params["prior_rate"], params["prior_weight"], params["arl0"]) == (0.1, 1500.0, 30_000)
+    assert refusal["pooled"]["watch"]["detector"]["watching"], "150 pseudo-events + its own 160"
+    assert not refusal["alone"]["watch"]["detector"]["watching"], "160 events < min_events 200"
+    over = state["pooled"]["locale=is|model=m|surface=chat#over_refusal"]
+    assert over["watch"]["detector"]["params"]["prior_rate"] is None, "only the tuned stream"

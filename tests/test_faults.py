@@ -53,7 +53,7 @@ def scenario(store_url: str, broker: dict[str, object]) -> Config:
             "broker": broker,
             "store": {"url": store_url},
             "worker": {"flush_interval": 0.5, "checkpoint_interval": 1.5},
-            "detectors": {"warmup": 100, "min_samples": 30},
+            "detectors": {"name": "adwin", "warmup": 100, "min_samples": 30},
             "simulator": {  # few harmful prompts, so a sixfold refusal rise shows early
                 "rate": 100,
                 "seed": 23,

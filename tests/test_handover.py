@@ -26,7 +26,7 @@ from monitor.testing import ListStore
 
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
 PARTITIONS = 4
-CFG = parse_config({"detectors": {"warmup": 100, "min_samples": 30}})
+CFG = parse_config({"detectors": {"name": "adwin", "warmup": 100, "min_samples": 30}})
 SEGMENTS = list(itertools.product(["atlas-2", "nimbus-1"], ["chat", "api"], ["en-US", "fr-FR"]))
 Entry = tuple[int, Verdict, tuple[int, int]]  # (offset, verdict, source)
 

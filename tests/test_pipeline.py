@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +24,7 @@ def pipeline(**simulator: object) -> Pipeline:
     cfg = parse_config(
         {
             "simulator": {"seed": 5, "bad_fraction": 0.0, **simulator},
-            "detectors": {"warmup": 200},
+            "detectors": {"warmup": 200, "params": {"arl0": 1_000_000, "min_events": 200}},
         }
     )
     return Pipeline(cfg, store_factory=ListStore)
@@ -79,6 +79,45 @@ def test_drift_flows_to_the_store_once_and_to_metrics() -> None:
         },
     )
     assert state == 1
+
+
+def test_the_worker_tunes_each_stream_from_the_traffic_in_the_store() -> None:
+    p = pipeline()
+    hour = START.replace(minute=0)
+    for h in range(1, 25):  # a day: en-US busy, is-IS a trickle
+        p.store.add_counts(
+            [
+                CountRow(
+                    hour - timedelta(hours=h),
+                    "atlas-2",
+                    "chat",
+                    loc,
+                    "none",
+                    samples=n,
+                    classified=n,
+                    refusals=n // 4,
+                    benign=n,
+                    over_refusals=n // 25,
+                )
+                for loc, n in (("en-US", 36_000), ("is-IS", 2))
+            ]
+        )
+    tuned = p.retune(START)
+    assert tuned.budget == 1.0 and len(tuned.streams) == 2 * 3
+    for message in TrafficSimulator(p.cfg.simulator, START).take(2_000):
+        p.detect(p.classify(message.value))
+    saved = p.detection.snapshot(only_dirty=False)
+    arl0 = {
+        s["segment"]["locale"]: s["watch"]["detector"]["params"]["arl0"]
+        for s in saved.values()
+        if s["segment"]["model"] == "atlas-2"
+        and s["segment"]["surface"] == "chat"
+        and s["metric"] == "refusal"
+    }
+    busy = tuned.params(("locale=en-US|model=atlas-2|surface=chat", "refusal"))["arl0"]
+    assert arl0["en-US"] == busy, "a stream seen in the store runs its budget share"
+    assert arl0["fr-FR"] == tuned.fallback["refusal"]["arl0"], "an unseen one, the median"
+    assert busy == 36_000_000, "10/s × 6 weeks (6 streams, one false page a week), 2 digits"
 
 
 class FailingStore(ListStore):

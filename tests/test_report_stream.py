@@ -84,6 +84,7 @@ def config(url: str, tmp: Path, hook: str) -> Config:
             },
             "store": {"url": url},
             "worker": {"flush_interval": 1.0},
+            "detectors": {"name": "adwin"},
             "lifecycle": {"auto_resolve": False},
             "simulator": {
                 "rate": 100,

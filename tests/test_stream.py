@@ -48,6 +48,8 @@ def scenario(store_url: str, broker: dict[str, object]) -> Config:
             "broker": broker,
             "store": {"url": store_url},
             "worker": {"flush_interval": 1.0},
+            # the default detector, with a baseline of 200 events so that it watches in time
+            "detectors": {"params": {"arl0": 1_000_000, "min_events": 200}},
             "simulator": {
                 "rate": 100,
                 "seed": 11,

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 CONFIG = """
 simulator:
   rate: 300
-  drift: {after_seconds: 20, model: atlas-2, surface: chat, factor: 3}
+  drift: {after_seconds: 30, model: atlas-2, surface: chat, factor: 3}
+detectors:  # the default baseline (1,000 events) takes 75 s here; 200 events take 15 s
+  params: {arl0: 1000000, min_events: 200}
 """
 
 
