@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from detectors.registry import DriftDetector
-from detectors.stats import change_point, wilson
+from detectors.stats import change_point, onset, wilson
 
 _FIRST_CAPACITY = 512
 
@@ -281,8 +281,7 @@ class RateWatch:
     def _confirm(self, trusted: bool = False) -> None:
         bits = self.recent()
         if trusted:
-            age = int(getattr(self._detector, "change_point", None) or 1)
-            cut = max(1, bits.size - min(age, bits.size - 1))
+            cut = self._onset(bits)
         else:
             cut = change_point(bits, min_side=min(10, max(1, bits.size // 4)))
         after_n = bits.size - cut
@@ -302,6 +301,15 @@ class RateWatch:
         self.drift_detected = True
         self.changes += 1
         self._rebaseline(bits[cut:])
+
+    def _onset(self, bits: np.ndarray) -> int:
+        """Where the change a trusted detector alarmed on began, as an index into ``bits``."""
+        age = min(int(getattr(self._detector, "change_point", None) or 1), bits.size - 1)
+        cut = max(1, bits.size - age)
+        p0, direction = (getattr(self._detector, a, None) for a in ("p0", "direction"))
+        if p0 is not None and direction is not None:
+            cut += min(onset(bits[cut:], p0, direction == "up"), age - 1)
+        return cut
 
     def _rebaseline(self, post: np.ndarray) -> None:
         self._detector = self.factory()

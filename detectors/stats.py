@@ -54,3 +54,26 @@ def change_point(bits: npt.ArrayLike, min_side: int = 10) -> int:
     total = cum[-1]
     ll = _bernoulli_loglik(left_k, split) + _bernoulli_loglik(total - left_k, m - split)
     return int(min_side + int(np.argmax(ll)))
+
+
+def onset(tail: npt.ArrayLike, p0: float, up: bool) -> int:
+    """Where in ``tail`` (the values since a CUSUM arm last stood at zero) a change against the
+    baseline ``p0`` most likely began: the start of the suffix whose own rate, in the alarm's
+    direction, has the largest log-likelihood ratio against ``p0``.
+
+    An arm's last zero dates the change well only when the arm matches it: an arm for a small
+    rise that had drifted up by chance before a large one dates it too early, and the "after"
+    rate then mixes in the old one.
+
+    >>> onset([0, 1, 0, 0, 0, 0, 1, 0, 0, 0] + [1, 1, 0, 1, 1, 0, 1, 1], 0.2, up=True)
+    10
+    """
+    x = np.asarray(tail, dtype=np.float64)
+    if x.size == 0 or not 0 < p0 < 1:
+        return 0
+    n = np.arange(x.size, 0, -1, dtype=np.float64)  # length of the suffix starting at i
+    k = np.cumsum(x[::-1])[::-1]
+    p = np.clip(k / n, 1e-12, 1 - 1e-12)
+    llr = k * np.log(p / p0) + (n - k) * np.log((1 - p) / (1 - p0))
+    llr[(p < p0) if up else (p > p0)] = -np.inf
+    return int(np.argmax(llr))

@@ -276,3 +276,22 @@ def test_tuning_reaches_each_stream_and_a_pooled_small_segment_watches_sooner() 
     assert not refusal["alone"]["watch"]["detector"]["watching"], "160 events < min_events 200"
     over = state["pooled"]["locale=is|model=m|surface=chat#over_refusal"]
     assert over["watch"]["detector"]["params"]["prior_rate"] is None, "only the tuned stream"
+
+
+def test_a_large_change_is_dated_from_its_own_start_not_from_an_earlier_wobble() -> None:
+    """The arm that alarms may have been above zero by chance before the change; the event's
+    change point is the onset most likely given the baseline, so "after" is the new rate."""
+    errors, covered = [], 0
+    for seed in range(30):
+        rng = random.Random(seed)
+        watch = RateWatch(lambda: registry.build("bernoulli_cusum", {"min_events": 200}), 200)
+        for i in range(9_000):
+            watch.update(rng.random() < (0.1 if i < 5_000 else 0.4), float(i))
+            if watch.drift_detected and i >= 5_000:
+                change = watch.last_change
+                errors.append(abs(change.offset - 5_000))
+                covered += change.after.low <= 0.4 <= change.after.high
+                break
+    assert len(errors) == 30
+    assert sorted(errors)[15] <= 10, "the median error is a few samples"
+    assert sum(e > 100 for e in errors) <= 1 and covered >= 24
