@@ -114,7 +114,7 @@ class Segments(_Section):
 
 DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "adwin": {"delta": 0.0005},
-    "bernoulli_cusum": {"arl0": 100_000},
+    "bernoulli_cusum": {"arl0": 1_000_000},  # until the store shows traffic to budget by
 }
 
 

@@ -22,7 +22,7 @@ def test_without_a_budget_every_stream_runs_the_configured_arl0() -> None:
     assert abs(total - cfg.simulator.rate * 3600) < 1e-6
     for row in rows:
         up25, up50, x2, down25 = row.delays
-        assert row.arl0 == 100_000
+        assert row.arl0 == 1_000_000
         assert up25 is not None and up50 is not None and x2 is not None
         assert x2 < up50 < up25 and down25 is not None
 
