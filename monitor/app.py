@@ -121,9 +121,8 @@ class Pipeline:
         """Tune the detectors (per-stream ARL0 from the false-page budget, priors for small
         segments) from the store's traffic of the last 7 days; raises StoreError."""
         since = plan.since_days(now or datetime.now(UTC))
-        rows = self.store.counts(start=since)
-        traffic = plan.observed(rows, since, self.cfg.segments.dimensions)
-        tuned = self.detection.tuning = plan.tuning(self.cfg, traffic)
+        tuned = plan.from_counts(self.cfg, self.store.counts(start=since), since)
+        self.detection.tuning = tuned
         if tuned.streams:
             pooled = sum("prior_rate" in v for v in tuned.streams.values())
             log.info(

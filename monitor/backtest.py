@@ -27,6 +27,7 @@ import polars as pl
 from monitor.classify import from_config
 from monitor.config import Config
 from monitor.detect import DriftDetection
+from monitor.plan import Tuning
 from monitor.schema import (
     CATEGORIES,
     DriftEvent,
@@ -195,11 +196,15 @@ def labelled_events(
     return (event for _, _, event in found)
 
 
-def backtest(cfg: Config, path: Path) -> tuple[list[DriftEvent], Summary]:
-    """Run segments, classifiers (for samples) and detectors over the file, in order."""
+def backtest(
+    cfg: Config, path: Path, tuning: Tuning | None = None
+) -> tuple[list[DriftEvent], Summary]:
+    """Run segments, classifiers (for samples) and detectors over the file, in order; with
+    ``tuning`` (monitor.plan), the detectors a worker with that tuning would build."""
     kind, rows = read_rows(path)
     segmenter = Segmenter(cfg.segments)
     detection = DriftDetection(cfg.detectors, cfg.owners, cfg.severity)
+    detection.tuning = tuning or detection.tuning
     summary = Summary()
     started = time.perf_counter()
     if kind == "verdicts":

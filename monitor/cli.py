@@ -153,6 +153,13 @@ def backtest(
     file: Annotated[Path, typer.Argument(help="JSONL or Parquet of samples or labelled verdicts.")],
     out: Annotated[Path | None, typer.Option(help="Write drift events here (JSONL).")] = None,
     config: ConfigOpt = None,
+    tuned: Annotated[
+        bool,
+        typer.Option(
+            help="Tune the detectors as a worker would now: the false-page budget shared by "
+            "the store's traffic of the last 7 days (else every stream runs params.arl0)."
+        ),
+    ] = False,
 ) -> None:
     """Run the stream's classifiers and detectors over a file; print a summary."""
     cfg = _config(config)
@@ -160,8 +167,9 @@ def backtest(
         raise fail(f"{file}: no such file")
     from monitor.backtest import BacktestError, backtest
 
+    tuning = _stored_tuning(cfg) if tuned else None
     try:
-        events, summary = backtest(cfg, file)
+        events, summary = backtest(cfg, file, tuning)
     except BacktestError as exc:
         raise fail(str(exc)) from None
     if out is not None:
@@ -169,6 +177,27 @@ def backtest(
     for event in events:
         typer.echo(f"DRIFT {event.describe()}", err=out is None)
     typer.echo(json.dumps(summary.as_dict()))
+
+
+def _stored_counts(cfg: Config) -> tuple[list[Any], Any]:
+    """The store's hourly counts of the last 7 days, and where they start; exit 2 if unread."""
+    from datetime import UTC, datetime
+
+    from monitor.plan import since_days
+    from monitor.store import Store, StoreError
+
+    since = since_days(datetime.now(UTC))
+    try:
+        return Store(cfg.store.url).counts(start=since), since
+    except StoreError as exc:
+        raise fail(f"cannot read observed traffic: {exc}") from None
+
+
+def _stored_tuning(cfg: Config) -> Any:
+    """The tuning a worker would run now (monitor.plan.from_counts)."""
+    from monitor.plan import from_counts
+
+    return from_counts(cfg, *_stored_counts(cfg))
 
 
 @detectors_app.command("plan")
@@ -179,19 +208,11 @@ def detectors_plan(
     ] = False,
 ) -> None:
     """Print, per segment and metric, the ARL0 in use and the expected detection delays."""
-    from datetime import UTC, datetime
-
     from monitor import plan as planning
 
     cfg = _config(config)
     if observed:
-        from monitor.store import Store, StoreError
-
-        try:
-            rows = Store(cfg.store.url).counts()
-        except StoreError as exc:
-            raise fail(f"cannot read observed traffic: {exc}") from None
-        since = planning.since_days(datetime.now(UTC))
+        rows, since = _stored_counts(cfg)
         traffic = planning.observed(rows, since, cfg.segments.dimensions)
         if not traffic:
             raise fail("no traffic in the store for the last 7 days; leave out --observed")

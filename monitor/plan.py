@@ -178,6 +178,11 @@ def tuning(cfg: Config, traffic: list[StreamTraffic]) -> Tuning:
     return Tuning(per_stream, fallback, d.budget_pages_per_week)
 
 
+def from_counts(cfg: Config, rows: Iterable[CountRow], since: datetime) -> Tuning:
+    """The tuning a worker runs: :func:`tuning` of the traffic in stored hourly counts."""
+    return tuning(cfg, observed(rows, since, cfg.segments.dimensions))
+
+
 def _budget(pages_per_week: float, per_second: list[float]) -> list[float]:
     return [_round(max(a, 10.0)) for a in calibrate.arl0_for_budget(pages_per_week, per_second)]
 

@@ -133,3 +133,51 @@ def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "x.csv" in result.output
     with pytest.raises(BacktestError):
         backtest(Config(), bad)
+
+
+def test_a_tuned_backtest_runs_the_thresholds_a_worker_would(
+    cfg: Config, labelled: list[dict], tmp_path: Path
+) -> None:
+    """`--tuned` shares the false-page budget by the store's traffic, as the worker does; each
+    event records the ARL0 its stream ran."""
+    from datetime import timedelta
+
+    from monitor import migrate
+    from monitor.counts import CountRow
+    from monitor.store import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate.upgrade(url)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    n = 36_000  # 10 samples/s in atlas-2/chat/en-US, nothing elsewhere
+    row = CountRow(
+        hour,
+        "atlas-2",
+        "chat",
+        "en-US",
+        "none",
+        samples=n,
+        classified=n,
+        refusals=n // 4,
+        benign=n,
+        over_refusals=n // 25,
+    )
+    Store(url).add_counts([row])
+    path = tmp_path / "verdicts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in labelled))
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store: {{url: '{url}'}}\n")
+    out = tmp_path / "events.jsonl"
+    args = ["backtest", str(path), "--out", str(out), "-c", str(config)]
+    result = CliRunner().invoke(app, [*args, "--tuned"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    refusal = [e for e in events if e["metric"] == "refusal" and e["segment"]["locale"] == "en-US"]
+    assert refusal, "the injected rise is still found"
+    # 10/s × 3 weeks (3 streams in the store: refusal, over-refusal, violation), 2 digits
+    assert {e["detector_params"]["arl0"] for e in refusal} == {18_000_000.0}
+    untuned = CliRunner().invoke(app, args)
+    assert untuned.exit_code == 0
+    assert {
+        json.loads(line)["detector_params"]["arl0"] for line in out.read_text().splitlines()
+    } == {1_000_000}
