@@ -244,3 +244,20 @@ def consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) ->
     finally:
         consumer.close()
     return got
+
+
+def hour_of_traffic(hour: datetime, locale: str, n: int) -> CountRow:
+    """One stored hour of atlas-2/chat in ``locale``: n benign prompts, a quarter of the
+    samples refused, 4% over-refused; no harmful prompts, so no under-refusal stream."""
+    return CountRow(
+        hour,
+        "atlas-2",
+        "chat",
+        locale,
+        "none",
+        samples=n,
+        classified=n,
+        refusals=n // 4,
+        benign=n,
+        over_refusals=n // 25,
+    )

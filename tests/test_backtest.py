@@ -143,26 +143,14 @@ def test_a_tuned_backtest_runs_the_thresholds_a_worker_would(
     from datetime import timedelta
 
     from monitor import migrate
-    from monitor.counts import CountRow
     from monitor.store import Store
+    from monitor.testing import hour_of_traffic
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     migrate.upgrade(url)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     n = 36_000  # 10 samples/s in atlas-2/chat/en-US, nothing elsewhere
-    row = CountRow(
-        hour,
-        "atlas-2",
-        "chat",
-        "en-US",
-        "none",
-        samples=n,
-        classified=n,
-        refusals=n // 4,
-        benign=n,
-        over_refusals=n // 25,
-    )
-    Store(url).add_counts([row])
+    Store(url).add_counts([hour_of_traffic(hour, "en-US", n)])
     path = tmp_path / "verdicts.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in labelled))
     config = tmp_path / "c.yaml"

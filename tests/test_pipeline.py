@@ -15,7 +15,7 @@ from monitor.counts import CountRow
 from monitor.schema import DLQ_REASONS, SampleError
 from monitor.simulate import TrafficSimulator
 from monitor.store import StoreError
-from monitor.testing import ListStore
+from monitor.testing import ListStore, hour_of_traffic
 
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -87,18 +87,7 @@ def test_the_worker_tunes_each_stream_from_the_traffic_in_the_store() -> None:
     for h in range(1, 25):  # a day: en-US busy, is-IS a trickle
         p.store.add_counts(
             [
-                CountRow(
-                    hour - timedelta(hours=h),
-                    "atlas-2",
-                    "chat",
-                    loc,
-                    "none",
-                    samples=n,
-                    classified=n,
-                    refusals=n // 4,
-                    benign=n,
-                    over_refusals=n // 25,
-                )
+                hour_of_traffic(hour - timedelta(hours=h), loc, n)
                 for loc, n in (("en-US", 36_000), ("is-IS", 2))
             ]
         )
