@@ -120,8 +120,9 @@ class Pipeline:
     def retune(self, now: datetime | None = None) -> plan.Tuning:
         """Tune the detectors (per-stream ARL0 from the false-page budget, priors for small
         segments) from the store's traffic of the last 7 days; raises StoreError."""
-        since = plan.since_days(now or datetime.now(UTC))
-        tuned = plan.from_counts(self.cfg, self.store.counts(start=since), since)
+        now = now or datetime.now(UTC)
+        since = plan.since_days(now)
+        tuned = plan.from_counts(self.cfg, self.store.counts(start=since), since, now)
         self.detection.tuning = tuned
         if tuned.streams:
             pooled = sum("prior_rate" in v for v in tuned.streams.values())

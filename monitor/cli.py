@@ -179,16 +179,18 @@ def backtest(
     typer.echo(json.dumps(summary.as_dict()))
 
 
-def _stored_counts(cfg: Config) -> tuple[list[Any], Any]:
-    """The store's hourly counts of the last 7 days, and where they start; exit 2 if unread."""
+def _stored_counts(cfg: Config) -> tuple[list[Any], Any, Any]:
+    """The store's hourly counts of the last 7 days, where they start, and now; exit 2 if
+    they cannot be read."""
     from datetime import UTC, datetime
 
     from monitor.plan import since_days
     from monitor.store import Store, StoreError
 
-    since = since_days(datetime.now(UTC))
+    now = datetime.now(UTC)
+    since = since_days(now)
     try:
-        return Store(cfg.store.url).counts(start=since), since
+        return Store(cfg.store.url).counts(start=since), since, now
     except StoreError as exc:
         raise fail(f"cannot read observed traffic: {exc}") from None
 
@@ -212,8 +214,8 @@ def detectors_plan(
 
     cfg = _config(config)
     if observed:
-        rows, since = _stored_counts(cfg)
-        traffic = planning.observed(rows, since, cfg.segments.dimensions)
+        rows, since, now = _stored_counts(cfg)
+        traffic = planning.observed(rows, since, cfg.segments.dimensions, now)
         if not traffic:
             raise fail("no traffic in the store for the last 7 days; leave out --observed")
     else:

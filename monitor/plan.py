@@ -104,9 +104,15 @@ def observed(
     rows: Iterable[CountRow],
     since: datetime,
     dimensions: Iterable[str] = ("model", "surface", "locale"),
+    until: datetime | None = None,
 ) -> list[StreamTraffic]:
     """Traffic per stream from stored hourly counts since ``since`` (segments cut to
-    ``dimensions``, violation streams also by policy area, as the detect stage keys them)."""
+    ``dimensions``, violation streams also by policy area, as the detect stage keys them).
+
+    Rates are averaged over the time from the first counted hour (or ``since``) to ``until``
+    (default: the end of the last counted hour), quiet hours included: the expected number of
+    false pages a week is what a week's traffic brings, and a partly elapsed current hour is
+    not taken for a whole one."""
     dims = list(dimensions)
     totals: dict[tuple[tuple[tuple[str, str], ...], Metric], list[float]] = {}
     hours: set[datetime] = set()
@@ -120,7 +126,10 @@ def observed(
             t = totals.setdefault((seg, metric), [0.0, 0.0])
             t[0] += getattr(row, n_col)
             t[1] += getattr(row, k_col)
-    span = max(len(hours), 1) * 3600.0
+    if not hours:
+        return []
+    end = until or max(hours) + timedelta(hours=1)
+    span = max((end - max(min(hours), since)).total_seconds(), 60.0)
     return [
         StreamTraffic(dict(seg), metric, n / span, k, n)
         for (seg, metric), (n, k) in sorted(totals.items())
@@ -178,9 +187,11 @@ def tuning(cfg: Config, traffic: list[StreamTraffic]) -> Tuning:
     return Tuning(per_stream, fallback, d.budget_pages_per_week)
 
 
-def from_counts(cfg: Config, rows: Iterable[CountRow], since: datetime) -> Tuning:
+def from_counts(
+    cfg: Config, rows: Iterable[CountRow], since: datetime, now: datetime | None = None
+) -> Tuning:
     """The tuning a worker runs: :func:`tuning` of the traffic in stored hourly counts."""
-    return tuning(cfg, observed(rows, since, cfg.segments.dimensions))
+    return tuning(cfg, observed(rows, since, cfg.segments.dimensions, now))
 
 
 def _budget(pages_per_week: float, per_second: list[float]) -> list[float]:

@@ -162,8 +162,10 @@ def test_a_tuned_backtest_runs_the_thresholds_a_worker_would(
     events = [json.loads(line) for line in out.read_text().splitlines()]
     refusal = [e for e in events if e["metric"] == "refusal" and e["segment"]["locale"] == "en-US"]
     assert refusal, "the injected rise is still found"
-    # 10/s × 3 weeks (3 streams in the store: refusal, over-refusal, violation), 2 digits
-    assert {e["detector_params"]["arl0"] for e in refusal} == {18_000_000.0}
+    # 3 streams in the store (refusal, over-refusal, violation): 3 weeks each, at 10/s over
+    # the counted hour and the part of the current one gone by now (5 to 10/s)
+    (arl0,) = {e["detector_params"]["arl0"] for e in refusal}
+    assert 9_000_000 <= arl0 <= 18_000_000
     untuned = CliRunner().invoke(app, args)
     assert untuned.exit_code == 0
     assert {

@@ -107,3 +107,21 @@ def test_cli_prints_the_table_and_says_when_nothing_is_promised(tmp_path) -> Non
     path.write_text("detectors: {name: adwin}\n")
     result = CliRunner().invoke(app, ["detectors", "plan", "--config", str(path)])
     assert result.exit_code == 0 and "not calibrated" in result.output
+
+
+def test_rates_are_averaged_over_the_time_gone_by_quiet_hours_included() -> None:
+    rows = [row("en", 1800, 180)]  # HOUR, 10:00, half an hour of traffic so far
+    (now,) = [
+        t
+        for t in observed(rows, HOUR - timedelta(days=7), until=HOUR + timedelta(minutes=30))
+        if t.metric == "refusal"
+    ]
+    assert now.per_second == 1.0, "the current hour counts only as far as it has gone"
+    later = [
+        row("en", 3600, 360),
+        CountRow(
+            HOUR + timedelta(hours=3), "m", "chat", "en", "none", samples=3600, classified=3600
+        ),
+    ]
+    refusal = [t for t in observed(later, HOUR - timedelta(days=7)) if t.metric == "refusal"]
+    assert refusal[0].per_second == 7200 / (4 * 3600), "two quiet hours between are counted"
