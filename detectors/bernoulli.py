@@ -177,6 +177,15 @@ class BernoulliCUSUM:
         values = xs if isinstance(xs, np.ndarray) else np.asarray(list(xs))  # type: ignore[arg-type]
         return advance(self, np.asarray(values) != 0, first=first)
 
+    def retarget(self, arl0: float) -> None:
+        """Run at another ARL0 from now on (a re-tuned budget share): the evidence gathered so
+        far stays, the thresholds move."""
+        if not (math.isfinite(arl0) and arl0 >= 10):
+            raise ValueError(f"arl0 must be a finite number of samples >= 10, got {arl0!r}")
+        self.arl0 = float(arl0)
+        if self._p0 is not None and self.h is None:
+            self._set_arms(self._p0)
+
     # --- what a page or a dashboard shows -----------------------------------------------------
 
     @property

@@ -153,6 +153,15 @@ class RateWatch:
             self._check_at = None
             self._confirm()
 
+    def retarget(self, arl0: float) -> bool:
+        """Move a calibrated detector to another ARL0 (see ``BernoulliCUSUM.retarget``);
+        False if the detector has no such knob or already runs it."""
+        move = getattr(self._detector, "retarget", None)
+        if move is None or getattr(self._detector, "arl0", None) == arl0:
+            return False
+        move(arl0)
+        return True
+
     def update_many(self, bits: np.ndarray, ts: np.ndarray) -> int:
         """Feed values in order up to and including the first confirmed change; return how many
         were used (all, if none confirmed). Same result as :meth:`update` on each value; a

@@ -120,20 +120,30 @@ class Pipeline:
     def retune(self, now: datetime | None = None) -> plan.Tuning:
         """Tune the detectors (per-stream ARL0 from the false-page budget, priors for small
         segments) from the store's traffic of the last 7 days; raises StoreError."""
+        tuned = self.tuning(now)
+        self.apply(tuned)
+        return tuned
+
+    def tuning(self, now: datetime | None = None) -> plan.Tuning:
+        """What :meth:`retune` applies, read from the store (blocking I/O: run it in a thread)."""
         now = now or datetime.now(UTC)
         since = plan.since_days(now)
-        tuned = plan.from_counts(self.cfg, self.store.counts(start=since), since, now)
-        self.detection.tuning = tuned
+        return plan.from_counts(self.cfg, self.store.counts(start=since), since, now)
+
+    def apply(self, tuned: plan.Tuning) -> None:
+        """Hand a tuning to the detectors (on the thread that feeds them)."""
+        moved = self.detection.retune(tuned)
         if tuned.streams:
             pooled = sum("prior_rate" in v for v in tuned.streams.values())
             log.info(
-                "detectors tuned from %d streams' traffic of the last 7 days "
-                "(budget %s false page(s)/week; %d small streams pool toward their parent)",
+                "detectors tuned from %d streams' traffic of the last 7 days (budget %s false "
+                "page(s)/week; %d running detectors moved; %d small streams pool toward "
+                "their parent)",
                 len(tuned.streams),
                 tuned.budget,
+                moved,
                 pooled,
             )
-        return tuned
 
     def classify(self, raw: bytes) -> Verdict:
         """Parse and classify one message; raises SampleError for the DLQ."""
@@ -483,9 +493,11 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
     async def retune() -> None:
         """Follow the traffic: new streams and changed volumes get their budget share."""
         try:
-            await asyncio.to_thread(p.retune)
+            tuned = await asyncio.to_thread(p.tuning)
         except StoreError as exc:
             log.error("detector tuning kept as it was (store unreachable): %s", exc)
+        else:
+            p.apply(tuned)  # here, on the loop: the detect agent is not mid-update
 
     @app.timer(cfg.worker.checkpoint_interval)
     async def checkpoint() -> None:

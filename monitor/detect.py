@@ -261,6 +261,18 @@ class DriftDetection:
         self.dirty.add(key)
         return stream
 
+    def retune(self, tuning: Tuning) -> int:
+        """Take a new tuning: detectors built from now on use it, and running ones move to
+        their new ARL0 (priors apply only to new baselines). Returns how many moved."""
+        self.tuning = tuning
+        moved = 0
+        for key, stream in self.streams.items():
+            arl0 = {**self.cfg.params, **tuning.params(key)}.get("arl0")
+            if arl0 is not None and stream.watch.retarget(float(arl0)):
+                self.dirty.add(key)
+                moved += 1
+        return moved
+
     def snapshot(self, only_dirty: bool = True) -> dict[str, dict[str, Any]]:
         """Checkpoints of the streams updated since the last snapshot (or all), by stream key."""
         keys = self.dirty if only_dirty else set(self.streams)

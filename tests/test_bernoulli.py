@@ -269,3 +269,24 @@ def test_any_sequence_never_raises_and_alarms_only_after_warmup(
             assert detector.direction in {"up", "down"}
     assert list(twin.update_many(values)) == alarms
     assert twin.to_state() == detector.to_state()
+
+
+def test_retarget_raises_the_thresholds_and_keeps_the_evidence_and_state_exact() -> None:
+    import json
+    import random
+
+    rng = random.Random(2)
+    d = BernoulliCUSUM(arl0=10_000, min_events=50)
+    for _ in range(3_000):
+        d.update(rng.random() < 0.1)
+    low, evidence = d.threshold, list(d._s)
+    d.retarget(1_000_000)
+    assert d.threshold > low and d._s == evidence and d.arl0 == 1_000_000
+    again = BernoulliCUSUM.from_state(json.loads(json.dumps(d.to_state())))
+    for _ in range(3_000):
+        x = rng.random() < 0.15
+        d.update(x)
+        again.update(x)
+        assert (d.drift_detected, d.statistic) == (again.drift_detected, again.statistic)
+    with pytest.raises(ValueError, match="arl0 must be"):
+        d.retarget(float("nan"))

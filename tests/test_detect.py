@@ -295,3 +295,24 @@ def test_a_large_change_is_dated_from_its_own_start_not_from_an_earlier_wobble()
     assert len(errors) == 30
     assert sorted(errors)[15] <= 10, "the median error is a few samples"
     assert sum(e > 100 for e in errors) <= 1 and covered >= 24
+
+
+def test_a_new_tuning_moves_running_detectors_to_their_new_arl0() -> None:
+    """A re-tune reaches detectors already running (the hourly one after a fresh start, when
+    every stream began at the fallback): the evidence stays, the thresholds move."""
+    from monitor.plan import Tuning
+
+    cfg = Detectors(params={"arl0": 1_000_000, "min_events": 50}, warmup=100)
+    detection = DriftDetection(cfg)
+    rng = random.Random(5)
+    for i in range(2_000):
+        detection.observe(verdict(i, rng.random() < 0.2, harmful=rng.random() < 0.3))
+    key = ("locale=en|model=m|surface=chat", "refusal")
+    before = detection.streams[key].watch.to_state()["detector"]
+    detection.snapshot()
+    moved = detection.retune(Tuning({key: {"arl0": 20_000_000.0}}))
+    assert moved == 1, "only the re-tuned stream moves; the others keep the configured ARL0"
+    after = detection.streams[key].watch.to_state()["detector"]
+    assert after["params"]["arl0"] == 20_000_000.0 and after["s"] == before["s"]
+    assert set(detection.snapshot()) == {"locale=en|model=m|surface=chat#refusal"}
+    assert detection.retune(Tuning({key: {"arl0": 20_000_000.0}})) == 0, "nothing to move"
