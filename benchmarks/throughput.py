@@ -363,6 +363,34 @@ def stop_all(workers: list[WorkerProcess], verdicts: Verdicts) -> None:
     verdicts.close()
 
 
+def phase(
+    args: argparse.Namespace,
+    bootstrap: str,
+    workdir: Path,
+    label: str,
+    name: str,
+    count: int,
+    expected: int,
+    say: Callable[[str], None],
+    paced: float | None = None,
+) -> Result:
+    """``count`` driftmon workers on the pre-loaded topic with a fresh store: throughput, then
+    produce-to-verdict latency at ``paced`` samples/s (default: half their own rate)."""
+    store = f"sqlite:///{workdir / f'{name}.db'}"
+    upgrade(store)
+    cfg = worker_config(bootstrap, "bench-samples", name, store, args.partitions, args.stack)
+    res, workers, verdicts = run_workers(label, cfg, count, bootstrap, expected, workdir)
+    say(f"{label}: {res.rate:,.0f} samples/s; measuring latency")
+    try:
+        rate = paced if paced is not None else res.rate / 2
+        res.latency_ms = measure_latency(
+            bootstrap, cfg, verdicts, rate, args.latency_seconds, count
+        )
+    finally:
+        stop_all(workers, verdicts)
+    return res
+
+
 def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-throughput-"))
     with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
@@ -375,31 +403,13 @@ def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
         for role in ("faust", "aiokafka"):
             results.append(run_ceiling(role, b, "bench-samples", n, workdir))
             say(f"{role}: {results[-1].rate:,.0f} messages/s")
-        store = f"sqlite:///{workdir / 'one.db'}"
-        upgrade(store)
-        one = worker_config(b, "bench-samples", "one", store, args.partitions, args.stack)
-        res, workers, verdicts = run_workers("one worker", one, 1, b, good, workdir)
-        say(f"one worker: {res.rate:,.0f} samples/s; measuring latency")
-        try:
-            res.latency_ms = measure_latency(
-                b, one, verdicts, res.rate / 2, args.latency_seconds, 1
-            )
-        finally:
-            stop_all(workers, verdicts)
+        res = phase(args, b, workdir, "one worker", "one", 1, good, say)
         results.append(res)
         total_good = good + int(res.rate / 2 * args.latency_seconds)
-        store = f"sqlite:///{workdir / 'two.db'}"
-        upgrade(store)
-        two = worker_config(b, "bench-samples", "two", store, args.partitions, args.stack)
-        res2, workers, verdicts = run_workers("two workers", two, 2, b, total_good, workdir)
-        say(f"two workers: {res2.rate:,.0f} samples/s; measuring latency")
-        try:
-            res2.latency_ms = measure_latency(
-                b, two, verdicts, res.rate / 2, args.latency_seconds, 2
-            )
-        finally:
-            stop_all(workers, verdicts)
-        results.append(res2)
+        # the same paced rate as for one worker, so that the two latencies compare
+        results.append(
+            phase(args, b, workdir, "two workers", "two", 2, total_good, say, res.rate / 2)
+        )
         many_sim = parse_config({"simulator": {"seed": args.seed, **MANY}}).simulator
         _, many_good = preload(b, "bench-many", TrafficSimulator(many_sim, START), args.samples)
         store = f"sqlite:///{workdir / 'many.db'}"

@@ -39,6 +39,11 @@ REFRESH_EVERY = 64
 """Updates between checks of whether the baseline grew enough (1/64) to re-derive the arms."""
 
 
+def _check_arl0(arl0: Any) -> None:
+    if not (isinstance(arl0, numbers.Real) and math.isfinite(arl0) and arl0 >= 10):
+        raise ValueError(f"arl0 must be a finite number of samples >= 10, got {arl0!r}")
+
+
 class BernoulliCUSUM:
     """Two-sided bank of Bernoulli CUSUMs with a learned baseline, calibrated by ``arl0``.
 
@@ -83,8 +88,7 @@ class BernoulliCUSUM:
         prior_weight: float = 0.0,
         h: float | None = None,
     ) -> None:
-        if not (isinstance(arl0, numbers.Real) and math.isfinite(arl0) and arl0 >= 10):
-            raise ValueError(f"arl0 must be a finite number of samples >= 10, got {arl0!r}")
+        _check_arl0(arl0)
         if not (isinstance(min_events, numbers.Integral) and min_events >= 1):
             raise ValueError(f"min_events must be an integer >= 1, got {min_events!r}")
         if not (isinstance(warmup, numbers.Integral) and warmup >= 0):
@@ -180,8 +184,7 @@ class BernoulliCUSUM:
     def retarget(self, arl0: float) -> None:
         """Run at another ARL0 from now on (a re-tuned budget share): the evidence gathered so
         far stays, the thresholds move."""
-        if not (math.isfinite(arl0) and arl0 >= 10):
-            raise ValueError(f"arl0 must be a finite number of samples >= 10, got {arl0!r}")
+        _check_arl0(arl0)
         self.arl0 = float(arl0)
         if self._p0 is not None and self.h is None:
             self._set_arms(self._p0)

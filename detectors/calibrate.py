@@ -141,30 +141,35 @@ def _steps(p0: float, p1: float) -> tuple[float, float]:
     return math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
 
 
-def approx_arl0(p0: float, ratios: Sequence[float], level: float) -> float:
-    """The bank's ARL0 from Siegmund's approximation per arm and a union bound over arms.
-
-    Each arm's threshold is raised by half its upward step, the mean overshoot of a walk that
-    jumps over it.
-    """
+def _arm_terms(p0: float, ratios: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Per arm: its KL divergence from the baseline, and how far its threshold sits above the
+    common level plus half its upward step (the mean overshoot of a walk that jumps over it)."""
     rates = post_rates(p0, ratios)
-    total = 0.0
-    for p1, off in zip(rates, _offsets(p0, rates), strict=True):
-        hp = level + off + 0.5 * max(_steps(p0, p1))
-        total += 1.0 / siegmund(-kl(p0, p1), -1.0, hp)
-    return 1.0 / total
+    lifts = [
+        off + 0.5 * max(_steps(p0, p1)) for p1, off in zip(rates, _offsets(p0, rates), strict=True)
+    ]
+    return [kl(p0, p1) for p1 in rates], lifts
+
+
+def approx_levels(arl0: float, p0s: Sequence[float], ratios: Sequence[float]) -> np.ndarray:
+    """For each baseline in ``p0s``, the level H at which the bank's ARL0 is ``arl0`` by
+    Siegmund's approximation per arm, ``(e^h - h - 1) / KL``, and a union bound over the arms:
+    one bisection over all baselines at once."""
+    terms = [_arm_terms(p0, ratios) for p0 in p0s]
+    div = np.array([t[0] for t in terms])
+    lift = np.array([t[1] for t in terms])
+    lo, hi = np.zeros(len(p0s)), np.full(len(p0s), 60.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        h = np.minimum(mid[:, None] + lift, 700.0)
+        short = (div / (np.exp(h) - h - 1.0)).sum(axis=1) > 1.0 / arl0  # ARL0 below target
+        lo, hi = np.where(short, mid, lo), np.where(short, hi, mid)
+    return 0.5 * (lo + hi)
 
 
 def approx_level(arl0: float, p0: float, ratios: Sequence[float] = DEFAULT_RATIOS) -> float:
-    """The level H at which :func:`approx_arl0` equals ``arl0`` (bisection)."""
-    lo, hi = 0.0, 60.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if approx_arl0(p0, ratios, mid) < arl0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    """:func:`approx_levels` for one baseline."""
+    return float(approx_levels(arl0, [p0], ratios)[0])
 
 
 def _interp(grid: Sequence[float], v: float) -> tuple[int, float]:
@@ -189,21 +194,9 @@ def correction(arl0: float, p0: float) -> float:
 
 @lru_cache(maxsize=256)
 def _approx_curve(arl0: float, ratios: tuple[float, ...]) -> tuple[float, ...]:
-    """:func:`approx_level` at every q of ``_LOG_Q``, by one bisection over all of them at
-    once (numpy): a budget gives every stream its own ARL0, each worth a curve."""
-    p0 = np.exp(np.array(_LOG_Q))[:, None]
-    p1 = np.minimum(np.array(ratios)[None, :] * p0, 1.0 - 1e-6)
-    div = p0 * np.log(p0 / p1) + (1 - p0) * np.log((1 - p0) / (1 - p1))
-    extra = SHARE * np.log(div / div.min(axis=1, keepdims=True))
-    extra += 0.5 * np.maximum(np.log(p1 / p0), np.log((1 - p1) / (1 - p0)))
-    lo, hi = np.zeros(len(_LOG_Q)), np.full(len(_LOG_Q), 60.0)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        h = np.minimum(mid[:, None] + extra, 700.0)
-        rate = (div / (np.exp(h) - h - 1.0)).sum(axis=1)  # 1 / ARL0, union bound over arms
-        short = rate > 1.0 / arl0
-        lo, hi = np.where(short, mid, lo), np.where(short, hi, mid)
-    return tuple((0.5 * (lo + hi)).tolist())
+    """:func:`approx_level` at every q of ``_LOG_Q``: a budget gives every stream its own
+    ARL0, each worth a curve."""
+    return tuple(approx_levels(arl0, [math.exp(v) for v in _LOG_Q], ratios).tolist())
 
 
 _LOG_Q = tuple(math.log(0.5) - i * 0.05 for i in range(300))[::-1]  # q from ~1.5e-7 to 0.5

@@ -89,6 +89,19 @@ def target(expr: str, legend: str = "", instant: bool = False, table: bool = Fal
     )
 
 
+def _common(
+    title: str, description: str, targets: list[g.Target], grid: g.GridPos
+) -> dict[str, Any]:
+    """What every panel sets the same way: text, the one datasource, lettered queries, place."""
+    return {
+        "title": title,
+        "description": description,
+        "dataSource": DATASOURCE,
+        "targets": _refs(targets),
+        "gridPos": grid,
+    }
+
+
 def _refs(targets: list[g.Target]) -> list[g.Target]:
     """Queries of one panel are A, B, C, ... in order (tables name value columns by them)."""
     return [attr.evolve(t, refId=chr(65 + i)) for i, t in enumerate(targets)]
@@ -127,11 +140,7 @@ def timeseries(
     """Lines over time; with ``levels`` the orange/red levels are drawn as dashed lines."""
     extra: dict[str, Any] = {"min": 0} if max_value is None else {"min": 0, "max": max_value}
     return g.TimeSeries(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_refs(targets),
-        gridPos=grid,
+        **_common(title, description, targets, grid),
         unit=unit,
         thresholdsStyleMode="off" if levels == NONE else "dashed",
         legendDisplayMode="list",
@@ -167,11 +176,7 @@ def stat(
         for name, colour in (series_colours or {}).items()
     ]
     return g.Stat(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_refs(targets),
-        gridPos=grid,
+        **_common(title, description, targets, grid),
         format=unit,
         thresholds=levels.steps(),
         mappings=mappings or [],
@@ -224,11 +229,7 @@ def table(
         },
     }
     return g.Table(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_refs(targets),
-        gridPos=grid,
+        **_common(title, description, targets, grid),
         overrides=overrides,
         transformations=[{"id": "merge", "options": {}}, organize],
         filterable=True,
@@ -255,11 +256,7 @@ def bargauge(
         "showUnfilled": True,
     }
     return g.BarGauge(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_refs(targets),
-        gridPos=grid,
+        **_common(title, description, targets, grid),
         format=unit,
         thresholds=levels.steps(),
         displayMode="gradient",
@@ -281,11 +278,7 @@ def state_timeline(
     """Which state each series was in over time; ``states`` maps values to colours."""
     mappings = value_mappings(states, texts)
     return g.StateTimeline(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=_refs(targets),
-        gridPos=grid,
+        **_common(title, description, targets, grid),
         mappings=mappings,
         colorMode="fixed",
         showValue="never",
