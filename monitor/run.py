@@ -180,8 +180,11 @@ class WorkerProcess:
             raise TimeoutError(f"worker did not serve metrics within {timeout:.0f}s: {self.log()}")
         return self
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+    def log(self, tail: int | None = 4000) -> str:
+        """The last ``tail`` characters of the worker's output (all of it with ``None``: a
+        broker outage can log more than a tail between two looks)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-tail:] if tail else text
 
     @property
     def running(self) -> bool:

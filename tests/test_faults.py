@@ -202,7 +202,9 @@ def test_a_killed_worker_loses_and_repeats_nothing(
         wait_until(lambda: counted(store) >= SAMPLES, 90, "everything counted")
         events_stored(store, traffic)
         assert b.running and restarted.running
-        taken_over = re.findall(r"continuing (\d+) detector baseline", b.log() + restarted.log())
+        taken_over = re.findall(
+            r"continuing (\d+) detector baseline", b.log(tail=None) + restarted.log(tail=None)
+        )
         assert any(int(n) > 0 for n in taken_over), "a's streams continued from the store"
     finally:
         for w in (a, b, restarted):
@@ -242,6 +244,10 @@ class Proxy:
                 client.close()
                 continue
             with self._lock:
+                if self._server is not server:  # stopped while this one was being accepted
+                    client.close()
+                    upstream.close()
+                    return
                 self._conns += [client, upstream]
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
@@ -266,6 +272,12 @@ class Proxy:
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
+    def __enter__(self) -> Proxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 def readiness(worker: WorkerProcess) -> int:
     url = worker.metrics_url.replace("/metrics", "/readyz")
@@ -285,8 +297,10 @@ def test_the_worker_rides_out_a_broker_outage(
     upgrade(url)
     store = Store(url)
     relay_port = free_port()
-    with EmbeddedBroker(log_path=tmp_path / "tansu.log", advertise=relay_port) as tansu:
-        proxy = Proxy((tansu.host, tansu.port), relay_port).start()
+    with (
+        EmbeddedBroker(log_path=tmp_path / "tansu.log", advertise=relay_port) as tansu,
+        Proxy((tansu.host, tansu.port), relay_port) as proxy,
+    ):
         bootstrap = f"127.0.0.1:{relay_port}"
         cfg = scenario(url, topics)
         ensure_topics(bootstrap, cfg.broker.topics, cfg.broker.partitions)
@@ -299,7 +313,7 @@ def test_the_worker_rides_out_a_broker_outage(
             proxy.stop()
             wait_until(lambda: up() == 0, 30, "the outage on /metrics")
             assert readiness(worker) == 503
-            wait_until(lambda: "unreachable" in worker.log(), 10, "the outage in the log")
+            wait_until(lambda: "unreachable" in worker.log(tail=None), 10, "the outage in the log")
             # Away longer than the group session: the worker must rejoin, not just reconnect.
             time.sleep(cfg.broker.session_timeout * 1.5)
             assert worker.running, worker.log()
@@ -309,7 +323,6 @@ def test_the_worker_rides_out_a_broker_outage(
             wait_until(lambda: counted(store) >= SAMPLES, 90, "the second half counted")
             events_stored(store, traffic)
             assert worker.running and readiness(worker) == 200
-        proxy.stop()
     check_outcome(store, traffic)
     store.close()
 
@@ -342,7 +355,7 @@ def test_events_wait_for_a_store_that_is_away(
             )
             wait_until(lambda: received() == SAMPLES, 60, "processing goes on")
             assert metric_value(worker.metrics_url, "driftmon_store_up") == 0
-            assert "store write failed (events)" in worker.log()
+            assert "store write failed (events)" in worker.log(tail=None)
         finally:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
@@ -364,10 +377,10 @@ def test_a_graceful_stop_leaves_nothing_to_do_twice(
     with WorkerProcess(cfg, broker.bootstrap, tmp_path / "first") as first:
         wait_until(lambda: counted(store) == SAMPLES, 90, "everything counted")
         wait_until(lambda: {e.id for e in store.events()} >= traffic["events"], 30, "events")
-    assert "not written at shutdown" not in first.log()
+    assert "not written at shutdown" not in first.log(tail=None)
     before = (stored_cells(store), store.load_states())
     with WorkerProcess(cfg, broker.bootstrap, tmp_path / "second") as second:
-        wait_until(lambda: "continuing" in second.log(), 60, "the partitions taken over")
+        wait_until(lambda: "continuing" in second.log(tail=None), 60, "the partitions taken over")
         # One new sample: once it is counted, the second worker has read all it was going to.
         publish(broker.bootstrap, cfg.broker.topics.samples, [traffic["sentinel"]])
         wait_until(lambda: counted(store) == SAMPLES + 1, 60, "the new sample counted")

@@ -180,7 +180,7 @@ def test_a_restarted_worker_continues_its_baselines(
         with WorkerProcess(cfg, broker.bootstrap, tmp_path / f"run{part}") as worker:
             wait_until(lambda: counted() >= total, 240, f"part {part} counted")  # noqa: B023
             if part == 1:
-                assert "continuing" in worker.log()
+                assert "continuing" in worker.log(tail=None)
     producer.close()
     offline, _ = backtest(cfg, copy)
     assert offline
