@@ -14,9 +14,11 @@ samples (:class:`~monitor.simulate.TrafficSimulator`, fixed seed) and reads it w
 (e) one driftmon worker on traffic spread over about 1,000 segments (memory per segment).
 
 Every reader is a process of its own. Throughput of (a)/(b) is timed inside the reader, from the
-first message to the last. Throughput of (c)/(d) runs from the first verdict's Kafka timestamp
-to the moment every classified verdict has been fed to a detector (the workers' own detector
-sample counts, scraped every 0.2 s). After (c) and (d), samples are produced at half the
+first message to the last. The workers of (c)/(d) are started together; their window opens when
+every one of them has read a sample (so a rebalance at start-up is left out) and closes when
+every classified verdict has been fed to a detector (the workers' own detector sample counts,
+scraped every 0.2 s); the samples are those verdicted inside it. The broker's CPU over the same
+window, and each worker's share of the samples read, are printed too. After (c) and (d), samples are produced at half the
 single-worker throughput for ``--latency-seconds`` and latency runs from each sample's produce
 timestamp to its verdict's Kafka timestamp. Peak RSS is each worker's ``VmHWM``.
 """
@@ -34,7 +36,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,10 +159,16 @@ class Result:
     segments: int = 0
     streams: int = 0
     cpu_seconds: float = float("nan")
+    shares: list[float] = field(default_factory=list)  # of the samples, per worker
+    broker_cpu_seconds: float = float("nan")  # the broker's, over the same window
 
     @property
     def rate(self) -> float:
         return self.samples / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def broker_cpu_us(self) -> float:
+        return self.broker_cpu_seconds / self.samples * 1e6
 
     @property
     def cpu_us(self) -> float:
@@ -244,7 +253,6 @@ class Verdicts:
             topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
         )
         self.ts: dict[str, int] = {}
-        self.first = float("inf")
         self.classified = 0
 
     def poll(self) -> int:
@@ -252,7 +260,6 @@ class Verdicts:
             for r in records:
                 verdict = json.loads(r.value)
                 self.ts[verdict["sample_id"]] = r.timestamp
-                self.first = min(self.first, r.timestamp / 1000)
                 self.classified += verdict.get("unclassified") is None
         return len(self.ts)
 
@@ -278,6 +285,15 @@ def detected(workers: list[WorkerProcess]) -> float:
     )
 
 
+def shares_of(workers: list[WorkerProcess]) -> list[float]:
+    """Each worker's share of the samples read: the busiest bounds what more workers can do."""
+    read = [
+        sum(s.value for s in scrape(w.metrics_url) if s.name == "driftmon_samples_received_total")
+        for w in workers
+    ]
+    return [n / max(sum(read), 1) for n in read]
+
+
 def segments_of(workers: list[WorkerProcess]) -> tuple[int, int]:
     """(segments, detector streams) the workers hold."""
     seen = set()
@@ -294,28 +310,34 @@ def segments_of(workers: list[WorkerProcess]) -> tuple[int, int]:
 
 
 def run_workers(
-    name: str, cfg: Config, count: int, bootstrap: str, good: int, workdir: Path
+    name: str, cfg: Config, count: int, bootstrap: str, good: int, workdir: Path, broker: int
 ) -> tuple[Result, list[WorkerProcess], Verdicts]:
     """Start ``count`` workers on the pre-loaded topic; time them until all of it is detected."""
     workers = [WorkerProcess(cfg, bootstrap, workdir / f"{name}-{i}") for i in range(count)]
     verdicts = Verdicts(bootstrap, cfg.broker.topics.verdicts)
     try:
-        for w in workers:
-            w.start()
+        # Started together, so that they join the group together: one started alone first
+        # would read the pre-loaded topic by itself until the second one's rebalance.
+        with ThreadPoolExecutor(len(workers)) as pool:
+            list(pool.map(WorkerProcess.start, workers))
         pids = [w.pid for w in workers if w.pid is not None]
-        start: list[float] = []  # CPU seconds and verdicts when the first verdicts appear
+        # The window opens once every worker reads: wall time, verdicts, worker and broker CPU.
+        start: list[float] = []
 
         def arrived() -> bool:
             got = verdicts.poll()
-            if got and not start:
-                start.extend((cpu_seconds(pids), got))
-            return alive(workers) and got >= good
+            if got and not start and all(shares_of(workers)):
+                start.extend((time.time(), got, cpu_seconds(pids), cpu_seconds([broker])))
+            return alive(workers) and got >= good and bool(start)
 
         wait_until(arrived, 600, f"verdicts of {name}")
         wait_until(lambda: alive(workers) and detected(workers) >= verdicts.classified, 120, name)
         done = time.time()
-        cpu = (cpu_seconds(pids) - start[0]) * good / max(good - start[1], 1)
+        counted = good - start[1]
+        cpu = cpu_seconds(pids) - start[2]
+        broker_cpu = cpu_seconds([broker]) - start[3]
         segments, streams = segments_of(workers)
+        shares = shares_of(workers)
         rss = [peak_rss_mib(w.pid) for w in workers if w.pid is not None]
     except BaseException:
         for w in workers:
@@ -323,7 +345,9 @@ def run_workers(
             w.stop()
         verdicts.close()
         raise
-    result = Result(name, good, done - verdicts.first, rss, None, segments, streams, cpu)
+    result = Result(
+        name, counted, done - start[0], rss, None, segments, streams, cpu, shares, broker_cpu
+    )
     return result, workers, verdicts
 
 
@@ -372,6 +396,7 @@ def phase(
     count: int,
     expected: int,
     say: Callable[[str], None],
+    broker: int,
     paced: float | None = None,
 ) -> Result:
     """``count`` driftmon workers on the pre-loaded topic with a fresh store: throughput, then
@@ -379,7 +404,7 @@ def phase(
     store = f"sqlite:///{workdir / f'{name}.db'}"
     upgrade(store)
     cfg = worker_config(bootstrap, "bench-samples", name, store, args.partitions, args.stack)
-    res, workers, verdicts = run_workers(label, cfg, count, bootstrap, expected, workdir)
+    res, workers, verdicts = run_workers(label, cfg, count, bootstrap, expected, workdir, broker)
     say(f"{label}: {res.rate:,.0f} samples/s; measuring latency")
     try:
         rate = paced if paced is not None else res.rate / 2
@@ -395,6 +420,7 @@ def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-throughput-"))
     with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
         b = broker.bootstrap
+        assert broker.pid is not None
         base = parse_config({"simulator": {"seed": args.seed}})
         ensure_topics(b, ["bench-samples", "bench-many"], args.partitions)
         n, good = preload(b, "bench-samples", TrafficSimulator(base.simulator, START), args.samples)
@@ -403,12 +429,14 @@ def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
         for role in ("faust", "aiokafka"):
             results.append(run_ceiling(role, b, "bench-samples", n, workdir))
             say(f"{role}: {results[-1].rate:,.0f} messages/s")
-        res = phase(args, b, workdir, "one worker", "one", 1, good, say)
+        res = phase(args, b, workdir, "one worker", "one", 1, good, say, broker.pid)
         results.append(res)
         total_good = good + int(res.rate / 2 * args.latency_seconds)
         # the same paced rate as for one worker, so that the two latencies compare
         results.append(
-            phase(args, b, workdir, "two workers", "two", 2, total_good, say, res.rate / 2)
+            phase(
+                args, b, workdir, "two workers", "two", 2, total_good, say, broker.pid, res.rate / 2
+            )
         )
         many_sim = parse_config({"simulator": {"seed": args.seed, **MANY}}).simulator
         _, many_good = preload(b, "bench-many", TrafficSimulator(many_sim, START), args.samples)
@@ -416,7 +444,7 @@ def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
         upgrade(store)
         many = worker_config(b, "bench-many", "many", store, args.partitions, args.stack)
         res3, workers, verdicts = run_workers(
-            "one worker, many segments", many, 1, b, many_good, workdir
+            "one worker, many segments", many, 1, b, many_good, workdir, broker.pid
         )
         stop_all(workers, verdicts)
         results.append(res3)
@@ -457,6 +485,12 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         f"segments: (c) {c.segments} with {c.streams} detector streams, (e) {e.segments} with "
         f"{e.streams} streams; peak RSS per 1,000 segments ≈ {per_k:,.0f} MiB "
         f"(({e.rss_mib[0]:.0f} - {c.rss_mib[0]:.0f}) MiB / {e.segments - c.segments} segments)",
+        f"(d) the busiest worker read {max(d.shares):.0%} of the samples (samples are keyed by "
+        f"segment, and segments are unequal): at most {1 / max(d.shares):.2f}x one worker "
+        "even with a free core each",
+        f"broker CPU µs/sample: (c) {c.broker_cpu_us:,.0f}, (d) {d.broker_cpu_us:,.0f}; "
+        f"cores busy in (d), workers + broker: "
+        f"{(d.cpu_us + d.broker_cpu_us) * d.rate / 1e6:.2f} of {os.cpu_count()}",
         f"latency measured at {c.rate / 2:,.0f} samples/s (half of (c)) for "
         f"{args.latency_seconds:.0f} s; load average at the end {os.getloadavg()[0]:.1f}",
     ]
