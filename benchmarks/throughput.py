@@ -18,9 +18,10 @@ first message to the last. The workers of (c)/(d) are started together; their wi
 every one of them has read a sample (so a rebalance at start-up is left out) and closes when
 every classified verdict has been fed to a detector (the workers' own detector sample counts,
 scraped every 0.2 s); the samples are those verdicted inside it. The broker's CPU over the same
-window, and each worker's share of the samples read, are printed too. After (c) and (d), samples are produced at half the
-single-worker throughput for ``--latency-seconds`` and latency runs from each sample's produce
-timestamp to its verdict's Kafka timestamp. Peak RSS is each worker's ``VmHWM``.
+window, and each worker's share of the samples read, are printed too. After (c) and (d),
+samples are produced at half the single-worker throughput for ``--latency-seconds`` and latency
+runs from each sample's produce timestamp to its verdict's Kafka timestamp. Peak RSS is each
+worker's ``VmHWM``.
 """
 
 from __future__ import annotations
