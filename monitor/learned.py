@@ -1,4 +1,4 @@
-"""Learned classifiers: hashed n-gram features into linear models, numpy only, offline.
+"""Learned classifiers: hashed n-gram features into linear models, numpy and scipy, offline.
 
 The models ship in ``monitor/models/`` (``learned.npz`` weights, ``manifest.json`` versions,
 feature settings, training-data hash and metrics) and are rebuilt by ``python -m monitor.train``.
@@ -16,7 +16,8 @@ Features, for a bounded window of each text (head + tail, lower-cased):
 
 Each feature is a polynomial hash of its span computed for the whole batch at once with numpy
 prefix sums (no Python loop per n-gram), mixed and cut to ``bits`` bits. A document's vector is
-its feature counts divided by the square root of its feature total.
+its feature counts divided by the square root of its feature total; a head scores a batch as
+one sparse (documents x keys) product with its weights.
 
 The three classes implement the protocols of :mod:`monitor.classify` one sample at a time and
 offer vectorised ``*_many`` methods for the batch path, which are several times faster.
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from monitor.schema import CATEGORIES, PromptHarm, RefusalLabel, RefusalScore
 
@@ -89,10 +91,11 @@ class Features:
 class Hashed:
     """Features of a batch: one entry per feature occurrence, plus each document's scale."""
 
-    doc: IntArray  # document index of each occurrence
+    doc: IntArray  # document index of each occurrence, in document order
     key: IntArray  # 24-bit hash of each occurrence; a head keeps its top ``bits`` bits
     scale: FloatArray  # per document: 1 / sqrt(number of occurrences)
     n_docs: int
+    indptr: IntArray  # document i's occurrences are [indptr[i], indptr[i + 1])
 
 
 def _prepare(texts: Sequence[str], spec: Features) -> list[str]:
@@ -164,11 +167,30 @@ def featurize(texts: Sequence[str], spec: Features) -> Hashed:
     length_bucket = np.searchsorted(_LEN_EDGES, lengths - spec.char_max, side="right")
     hashes.append(_mix(length_bucket.astype(np.uint64), _SALT["len"]))
     owners.append(np.arange(n_docs, dtype=np.intp))
-    h = np.concatenate(hashes)
     doc = np.concatenate(owners)
-    key = (h >> _U64(64 - KEY_BITS)).astype(np.intp)
-    counts = np.bincount(doc, minlength=n_docs).astype(np.float64)
-    return Hashed(doc, key, 1.0 / np.sqrt(np.maximum(counts, 1.0)), n_docs)
+    order = np.argsort(doc, kind="stable")  # rows of a sparse matrix, each in feature order
+    doc = doc[order]
+    key = (np.concatenate(hashes)[order] >> _U64(64 - KEY_BITS)).astype(np.intp)
+    counts = np.bincount(doc, minlength=n_docs)
+    indptr = np.zeros(n_docs + 1, dtype=np.intp)
+    np.cumsum(counts, out=indptr[1:])
+    scale = 1.0 / np.sqrt(np.maximum(counts, 1).astype(np.float64))
+    return Hashed(doc, key, scale, n_docs, indptr)
+
+
+_RECENT: dict[Features, tuple[tuple[str, ...], Hashed]] = {}
+
+
+def features(texts: Sequence[str], spec: Features) -> Hashed:
+    """:func:`featurize`, remembering the last batch per feature space: on the batch path the
+    refusal and violation heads read the same responses, one after the other."""
+    batch = tuple(texts)
+    last = _RECENT.get(spec)
+    if last is not None and last[0] == batch:
+        return last[1]
+    feats = featurize(batch, spec)
+    _RECENT[spec] = (batch, feats)
+    return feats
 
 
 def platt_scale(raw: FloatArray, calibration: tuple[float, float]) -> FloatArray:
@@ -207,14 +229,16 @@ class LinearHead:
         return platt_scale(raw, self.calibration)
 
     def decision(self, feats: Hashed) -> FloatArray:
-        out = np.empty((feats.n_docs, len(self.classes)), dtype=np.float64)
-        rows = self.weights[feats.key >> (KEY_BITS - self.bits)]
-        for j in range(len(self.classes)):
-            out[:, j] = np.bincount(feats.doc, weights=rows[:, j], minlength=feats.n_docs)
-        return out * feats.scale[:, None] + self.bias
+        """Raw scores: each document's feature counts times the weights, in one sparse product
+        (several times faster than gathering a weight row per occurrence)."""
+        counts = sparse.csr_matrix(
+            (np.ones(feats.key.size), feats.key >> (KEY_BITS - self.bits), feats.indptr),
+            shape=(feats.n_docs, 2**self.bits),
+        )
+        return (counts @ self.weights) * feats.scale[:, None] + self.bias  # type: ignore[no-any-return]
 
     def proba(self, texts: Sequence[str], feats: Hashed | None = None) -> FloatArray:
-        z = self.decision(feats if feats is not None else featurize(texts, self.spec))
+        z = self.decision(feats if feats is not None else features(texts, self.spec))
         if self.kind == "sigmoid":
             return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         z = z - z.max(axis=1, keepdims=True)
@@ -351,7 +375,7 @@ class LearnedPromptHarm:
     def prompt_harm_many(self, prompts: Sequence[str]) -> list[PromptHarm]:
         if not prompts:
             return []
-        feats = featurize(prompts, self._harm.spec)
+        feats = features(prompts, self._harm.spec)
         harm = self._harm.calibrated(self._harm.proba(prompts, feats)[:, 0])
         area_feats = feats if self._area.spec == self._harm.spec else None
         areas = self._area.proba(prompts, area_feats).argmax(axis=1)
