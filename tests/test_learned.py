@@ -25,10 +25,12 @@ from monitor.classify import (
     build_stack,
 )
 from monitor.learned import (
+    KEY_BITS,
     Features,
     LearnedPromptHarm,
     LearnedRefusal,
     LearnedViolation,
+    features,
     featurize,
     load_models,
     platt_scale,
@@ -119,6 +121,28 @@ def test_features_of_a_text_do_not_depend_on_its_batch() -> None:
     alone = featurize(["the same words"], spec)
     mixed = featurize(["other", "the same words", "more"], spec)
     assert sorted(alone.key) == sorted(mixed.key[mixed.doc == 1])
+
+
+def test_a_head_scores_each_document_from_its_own_feature_counts() -> None:
+    """The sparse product equals the plain sum, per document, of one weight row per feature."""
+    head = monitor.learned._shipped()[0]["violation"]
+    texts = ["", "kill them all", "a recipe for bread, kill the yeast? no", "日本語の文章です"]
+    feats = featurize(texts, head.spec)
+    folded = feats.key >> (KEY_BITS - head.bits)
+    expected = np.zeros((len(texts), len(head.classes)))
+    np.add.at(expected, feats.doc, head.weights[folded].astype(np.float64))
+    expected = expected * feats.scale[:, None] + head.bias
+    np.testing.assert_allclose(head.decision(feats), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_batch_read_by_two_heads_is_featurized_once() -> None:
+    spec = Features()
+    batch = ["one response", "another response"]
+    first = features(batch, spec)
+    assert features(list(batch), spec) is first
+    other = features(["one response", "a different one"], spec)
+    assert other is not first
+    assert sorted(other.key[other.doc == 0]) == sorted(first.key[first.doc == 0])
 
 
 def test_mismatched_batch_lengths_are_an_error() -> None:
