@@ -322,21 +322,22 @@ def run_workers(
         with ThreadPoolExecutor(len(workers)) as pool:
             list(pool.map(WorkerProcess.start, workers))
         pids = [w.pid for w in workers if w.pid is not None]
-        # The window opens once every worker reads: wall time, verdicts, worker and broker CPU.
-        start: list[float] = []
+        opened: dict[str, float] = {}  # once every worker reads: the window starts here
 
         def arrived() -> bool:
             got = verdicts.poll()
-            if got and not start and all(shares_of(workers)):
-                start.extend((time.time(), got, cpu_seconds(pids), cpu_seconds([broker])))
-            return alive(workers) and got >= good and bool(start)
+            if got and not opened and all(shares_of(workers)):
+                opened.update(
+                    at=time.time(), got=got, cpu=cpu_seconds(pids), broker=cpu_seconds([broker])
+                )
+            return alive(workers) and got >= good and bool(opened)
 
         wait_until(arrived, 600, f"verdicts of {name}")
         wait_until(lambda: alive(workers) and detected(workers) >= verdicts.classified, 120, name)
         done = time.time()
-        counted = good - start[1]
-        cpu = cpu_seconds(pids) - start[2]
-        broker_cpu = cpu_seconds([broker]) - start[3]
+        counted = good - opened["got"]
+        cpu = cpu_seconds(pids) - opened["cpu"]
+        broker_cpu = cpu_seconds([broker]) - opened["broker"]
         segments, streams = segments_of(workers)
         shares = shares_of(workers)
         rss = [peak_rss_mib(w.pid) for w in workers if w.pid is not None]
@@ -347,7 +348,7 @@ def run_workers(
         verdicts.close()
         raise
     result = Result(
-        name, counted, done - start[0], rss, None, segments, streams, cpu, shares, broker_cpu
+        name, counted, done - opened["at"], rss, None, segments, streams, cpu, shares, broker_cpu
     )
     return result, workers, verdicts
 

@@ -204,7 +204,8 @@ def backtest(
     kind, rows = read_rows(path)
     segmenter = Segmenter(cfg.segments)
     detection = DriftDetection(cfg.detectors, cfg.owners, cfg.severity)
-    detection.tuning = tuning or detection.tuning
+    if tuning is not None:
+        detection.retune(tuning)
     summary = Summary()
     started = time.perf_counter()
     if kind == "verdicts":

@@ -236,13 +236,17 @@ class DriftDetection:
         self.dirty: set[StreamKey] = set()
         self.tuning = Tuning()  # per-stream ARL0 and priors (monitor.plan), set by the worker
 
+    def params(self, key: StreamKey | None = None) -> dict[str, Any]:
+        """The parameters of stream ``key``'s detector: the configured ones under the tuning
+        in force (none for ``None``)."""
+        return {**self.cfg.params, **(self.tuning.params(key) if key is not None else {})}
+
     def _factory(self, key: StreamKey | None = None) -> Callable[[], DriftDetector]:
         """Builds the detector of stream ``key``: the configured one, with the tuning in force
         when it is built (a new stream, or a restart after a confirmed change)."""
 
         def build() -> DriftDetector:
-            extra = self.tuning.params(key) if key is not None else {}
-            return registry.build(self.cfg.name, {**self.cfg.params, **extra})
+            return registry.build(self.cfg.name, self.params(key))
 
         return build
 
@@ -267,7 +271,7 @@ class DriftDetection:
         self.tuning = tuning
         moved = 0
         for key, stream in self.streams.items():
-            arl0 = {**self.cfg.params, **tuning.params(key)}.get("arl0")
+            arl0 = self.params(key).get("arl0")
             if arl0 is not None and stream.watch.retarget(float(arl0)):
                 self.dirty.add(key)
                 moved += 1
@@ -359,7 +363,7 @@ class DriftDetection:
             metric=stream.metric,
             direction="up" if change.direction == "up" else "down",
             detector=self.cfg.name,
-            detector_params={**self.cfg.params, **self.tuning.params(stream.key)},
+            detector_params=self.params(stream.key),
             change_offset=change.offset,
             change_ts=datetime.fromtimestamp(change.ts, UTC),
             detected_ts=detected_ts,
