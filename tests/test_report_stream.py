@@ -165,7 +165,11 @@ CHROMIUM = [
 
 
 def test_reports_from_a_real_run_agree_across_backends_and_render(
-    broker: EmbeddedBroker, pg_url: str, tmp_path: Path, webhook: str
+    broker: EmbeddedBroker,
+    pg_url: str,
+    tmp_path: Path,
+    webhook: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     urls = {"sqlite": f"sqlite:///{tmp_path / 'driftmon.db'}", "postgresql": pg_url}
     cfgs = {}
@@ -175,6 +179,7 @@ def test_reports_from_a_real_run_agree_across_backends_and_render(
         ensure_topics(broker.bootstrap, cfgs[name].broker.topics, cfgs[name].broker.partitions)
     sent = {name: publish(broker.bootstrap, cfg) for name, cfg in cfgs.items()}
     stores = {name: Store(url) for name, url in urls.items()}
+    request.addfinalizer(lambda: [store.close() for store in stores.values()])
     due = due_week(datetime.now(UTC), cfgs["sqlite"].report.schedule)  # type: ignore[arg-type]
 
     def counted(name: str) -> bool:
@@ -188,6 +193,13 @@ def test_reports_from_a_real_run_agree_across_backends_and_render(
             for name in urls:
                 wait_until(lambda n=name: counted(n), 300, f"every sample counted in {name}")
             wait_until(lambda: len(Hook.received) >= 2, 60, "both workers' scheduled summaries")
+            # Events reach the store one hop after the counts (the drift-events topic).
+            ids = lambda n: {e.id for e in stores[n].events()}  # noqa: E731
+            wait_until(
+                lambda: ids("sqlite") and ids("sqlite") == ids("postgresql"),
+                60,
+                "the same drift events in both stores",
+            )
         except TimeoutError as exc:
             raise AssertionError(f"{exc}\n{w1.log()}\n{w2.log()}") from None
         assert w1.running and w2.running, w1.log() + w2.log()
@@ -242,5 +254,3 @@ def test_reports_from_a_real_run_agree_across_backends_and_render(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     if os.environ.get("DRIFTMON_SAVE_REPORT_EXAMPLE"):
         shutil.copy(shot, DOCS / "report-example.png")
-    for store in stores.values():
-        store.close()
