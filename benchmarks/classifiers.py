@@ -1,12 +1,14 @@
-"""Accuracy and speed of the rule-based and the learned classifier stacks, side by side.
+"""Accuracy and speed of the rule-based, the learned and the default classifier stacks, side by
+side.
 
 Run from the repository root::
 
     python benchmarks/classifiers.py [--data PATH] [--throughput N] [--folds K] [--write]
 
-It prints one Markdown table (paste-ready for a README): each figure for the rule-based stack
-and for the learned stack, the issue's target and the published baselines, then notes on what
-was scored. Every figure comes from ``ClassifierStack.classify`` on real
+It prints one Markdown table (paste-ready for a README): each figure for the rule-based stack,
+the learned stack and the default stack (the rules, with the learned violation head beside the
+violation rules), the issue's target and the published baselines, then notes on what was
+scored. Every figure comes from ``ClassifierStack.classify`` on real
 :class:`~monitor.schema.Sample` objects, the call the stream makes.
 
 The learned figures are cross-validated: the learned heads are refitted per fold with
@@ -20,6 +22,10 @@ rows they were not fitted on:
 - gptfuzz: folds grouped by question; openai_moderation + hatecheck: folds grouped by id
   (hatecheck: by template, i.e. text with the target group masked, so that one sentence with
   different groups never straddles folds).
+
+The default stack's figures combine, per sample, the rules' answers with the learned violation
+head's held-out scores (the per-category maximum, as :class:`~monitor.classify.AnyViolation`
+does in the worker), so they are as held out as the learned column.
 
 ``--write`` also writes the table to ``monitor/models/EVALUATION.md``.
 """
@@ -43,7 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import train  # noqa: E402
-from monitor.classify import ClassifierStack, default_stack  # noqa: E402
+from monitor.classify import (  # noqa: E402
+    AnyViolation,
+    ClassifierStack,
+    default_stack,
+    rule_stack,
+)
 from monitor.learned import (  # noqa: E402
     LearnedPromptHarm,
     LearnedRefusal,
@@ -191,7 +202,14 @@ def figures(scored: dict[str, Verdict], rows: Sequence[Row]) -> list[Figure]:
     ):
         value, n = f1((bool(r["response_harmful"]), v.violation) for r, v in part)
         out.append(Figure(name, value, n, target))
+    value, n = f1((bool(r["response_harmful"]), v.violation) for r, v in mod + hate if _odd(r))
+    out.append(Figure("  the half the violation rules never read (sha1(id) odd)", value, n))
     return out
+
+
+def _odd(row: Row) -> bool:
+    """The half of openai_moderation/hatecheck the violation lexicons were not written from."""
+    return _h(row["id"]) % 2 == 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +299,25 @@ def cross_validated(rows: list[Row], k: int, log: Callable[[str], None]) -> dict
     return out
 
 
+def with_violations_of(
+    base: dict[str, Verdict], learned: dict[str, Verdict], rows: Sequence[Row]
+) -> dict[str, Verdict]:
+    """``base``'s verdicts with the violation scores of ``AnyViolation([base, learned])``."""
+    fixed = [_Fixed(n) for n in ("rules-refusal", "rules-prompt-harm", "any-violation")]
+    stack = ClassifierStack(*fixed)
+    both = AnyViolation([_Fixed("base"), _Fixed("learned")])
+    out = {}
+    for row in rows:
+        a, b = base.get(row["id"]), learned.get(row["id"])
+        if a is None or b is None or not a.classified:
+            continue
+        both.members[0].answer, both.members[1].answer = a.violations, b.violations
+        fixed[0].answer, fixed[1].answer = a.refusal, a.prompt_harm
+        fixed[2].answer = both.violations("")
+        out[row["id"]] = stack.classify(sample_of(row), SEGMENT)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Throughput
 # --------------------------------------------------------------------------------------------
@@ -294,9 +331,10 @@ def per_sample_rate(stack: ClassifierStack, samples: list[Sample], repeats: int 
     return len(samples) / best
 
 
-def batch_rate(samples: list[Sample], batch: int = 256, repeats: int = 3) -> float:
+def batch_rate(
+    stack: ClassifierStack, samples: list[Sample], batch: int = 256, repeats: int = 3
+) -> float:
     """The batch path the worker takes: ``ClassifierStack.classify_many`` per batch."""
-    stack = ClassifierStack(LearnedRefusal(), LearnedPromptHarm(), LearnedViolation())
     segments = [SEGMENT] * batch
     best = float("inf")
     for _ in range(repeats):
@@ -323,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     started = time.perf_counter()
     rows = train.load_rows(args.data)
-    rules = default_stack()
+    rules = rule_stack()
     rule_verdicts = {r["id"]: rules.classify(sample_of(r), SEGMENT) for r in rows}
 
     def log(msg: str) -> None:
@@ -332,25 +370,38 @@ def main(argv: list[str] | None = None) -> int:
     learned = cross_validated(rows, args.folds, log)
     rule_figs = figures(rule_verdicts, rows)
     learned_figs = figures(learned, rows)
+    default_figs = figures(with_violations_of(rule_verdicts, learned, rows), rows)
 
     timed_rows = [r for r in rows if r["source"] in ("xstest_v2", "gptfuzz")]
     timed = [sample_of(r) for r in timed_rows[: args.throughput]]
     chars = sum(len(s.response) + len(s.prompt) for s in timed) / max(len(timed), 1)
     log("timing")
     rule_rate = per_sample_rate(rules, timed)
-    learned_single = per_sample_rate(
-        ClassifierStack(LearnedRefusal(), LearnedPromptHarm(), LearnedViolation()), timed[:1000]
-    )
-    learned_batch = batch_rate(timed)
+    learned_stack = ClassifierStack(LearnedRefusal(), LearnedPromptHarm(), LearnedViolation())
+    learned_single = per_sample_rate(learned_stack, timed[:1000])
+    learned_batch = batch_rate(learned_stack, timed)
+    default = default_stack()
+    default_single = per_sample_rate(default, timed)
+    default_batch = batch_rate(default, timed)
 
-    head = ("figure", "rules stack", "learned stack (held out)", "target", "n", "baseline")
+    head = (
+        "figure",
+        "rules stack",
+        "learned stack (held out)",
+        "default stack (held out)",
+        "target",
+        "n",
+        "baseline",
+    )
     lines = [f"| {' | '.join(head)} |", f"|{'|'.join('---' for _ in head)}|"]
-    for a, b in zip(rule_figs, learned_figs, strict=True):
-        cells = (a.name, f"{a.value:.3f}", f"{b.value:.3f}", a.target, str(b.n), a.baseline)
+    for a, b, c in zip(rule_figs, learned_figs, default_figs, strict=True):
+        values = (f"{a.value:.3f}", f"{b.value:.3f}", f"{c.value:.3f}")
+        cells = (a.name, *values, a.target, str(b.n), a.baseline)
         lines.append(f"| {' | '.join(cells)} |")
     lines.append(
         f"| throughput, one core (samples/s) | {rule_rate:,.0f} per sample | "
-        f"{learned_batch:,.0f} batch path ({learned_single:,.0f} per sample) | >= 5,000 | "
+        f"{learned_batch:,.0f} batch path ({learned_single:,.0f} per sample) | "
+        f"{default_batch:,.0f} batch path ({default_single:,.0f} per sample) | >= 5,000 | "
         f"{len(timed)} | mean {chars:.0f} chars |"
     )
     text = "\n".join(lines)
@@ -369,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         "harmful OR violation); scored on meta.split=evaluate for both stacks.\n"
         "- Throughput: best of 3 passes over pre-parsed samples; the learned batch path calls "
         "refusal_many/prompt_harm_many/violations_many on batches of 256 and builds each "
-        "Verdict through ClassifierStack.classify; the rules stack has no batch path.\n"
+        "Verdict through ClassifierStack.classify; the rules stack has no batch path, so the "
+        "default stack's batch path batches only its learned violation head.\n"
         f"- Wall time of this run: {time.perf_counter() - started:.0f}s."
     )
     print(text)

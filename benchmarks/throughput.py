@@ -226,7 +226,7 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def worker_config(
-    bootstrap: str, samples: str, tag: str, store: str, partitions: int, stack: str = "rules"
+    bootstrap: str, samples: str, tag: str, store: str, partitions: int, stack: str = "default"
 ) -> Config:
     topics = {"samples": samples, **{k: f"{k}-{tag}" for k in ("verdicts", "drift_events", "dlq")}}
     cfg = parse_config(
@@ -239,7 +239,7 @@ def worker_config(
                 **GROUP_TIMINGS,
             },
             "store": {"url": store},
-            "classifiers": {"stack": stack},
+            "classifiers": {} if stack == "default" else {"stack": stack},
         }
     )
     ensure_topics(bootstrap, cfg.broker.topics, partitions)
@@ -505,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=4, help="partitions of every topic")
     parser.add_argument("--seed", type=int, default=7, help="simulator seed")
     parser.add_argument(
-        "--stack", default="rules", help="classifier stack of the workers (default: rules)"
+        "--stack",
+        default="default",
+        help="classifier stack of the workers: rules, learned, or default (the config's)",
     )
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="paced phase length")
     parser.add_argument("--role", choices=("faust", "aiokafka"), help=argparse.SUPPRESS)

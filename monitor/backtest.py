@@ -31,7 +31,9 @@ from monitor.plan import Tuning
 from monitor.schema import (
     CATEGORIES,
     DriftEvent,
+    Sample,
     SampleError,
+    Verdict,
     parse_sample,
 )
 from monitor.segments import Segmenter
@@ -236,17 +238,30 @@ def _run(
     detection: DriftDetection,
     summary: Summary,
 ) -> Iterator[DriftEvent]:
+    """Classify in batches of ``worker.batch_size`` as the worker does (a batch gives the
+    verdicts of one call per sample), then observe the verdicts in file order."""
     stack = from_config(cfg.classifiers)
+    batch: list[tuple[Sample, dict[str, str]]] = []
     for row in rows:
         summary.rows += 1
         try:
             sample = parse_sample(row, cfg.worker.max_sample_bytes)
-            verdict = stack.classify(sample, segmenter.segment(sample))
+            batch.append((sample, segmenter.segment(sample)))
         except (KeyError, TypeError, ValueError) as exc:
             if not isinstance(exc, SampleError):
                 exc = SampleError("invalid_value", f"{type(exc).__name__}: {exc}")
             summary.bad[exc.reason] += 1
-            continue
+        if len(batch) >= cfg.worker.batch_size:
+            yield from _observe(stack.classify_many(*zip(*batch, strict=True)), detection, summary)
+            batch = []
+    if batch:
+        yield from _observe(stack.classify_many(*zip(*batch, strict=True)), detection, summary)
+
+
+def _observe(
+    verdicts: list[Verdict], detection: DriftDetection, summary: Summary
+) -> Iterator[DriftEvent]:
+    for verdict in verdicts:
         summary.verdicts += 1
         summary.unclassified += not verdict.classified
         for event in detection.observe(verdict):

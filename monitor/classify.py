@@ -328,12 +328,69 @@ def available() -> dict[str, tuple[Role, ...]]:
     return {name: tuple(r for r in ROLES if r in roles) for name, roles in _REGISTRY.items()}
 
 
+Names = str | Sequence[str]
+"""A role's backend: one name, or (violation only) several whose scores are combined by
+:class:`AnyViolation`."""
+
+DEFAULT_STACK: dict[Role, Names] = {
+    "refusal": "rules",
+    "prompt_harm": "rules",
+    "violation": ("rules", "learned"),
+}
+"""What answers each role unless configured: the rules, with the learned violation head beside
+the violation rules (the pair's held-out F1 is in ``monitor/models/EVALUATION.md``)."""
+
+
+class AnyViolation:
+    """Several violation classifiers as one: each category scores its members' maximum, so a
+    response violates a policy area when any member says so.
+
+    Use it to add coverage, not to vote: a member trained on some categories (the learned head
+    knows four) leaves the others to members that know them (the rules know all eight).
+
+    >>> both = AnyViolation([RuleViolation(), RuleViolation(head=50)])
+    >>> both.name, both.version
+    ('rules-violation+rules-violation', '1+1')
+    >>> both.violations("Immigrants like you are vermin and should die.")["hate_harassment"] >= 0.5
+    True
+    """
+
+    def __init__(self, members: Sequence[ViolationClassifier]) -> None:
+        if not members:
+            raise ValueError("AnyViolation needs at least one member")
+        self.members = list(members)
+        self.name = "+".join(_name_of(m) for m in self.members)
+        self.version = "+".join(str(getattr(m, "version", "?")) for m in self.members)
+
+    def violations(self, response: str) -> dict[str, float]:
+        return _maximum([_check_violations(m.violations(response)) for m in self.members])
+
+    def violations_many(self, responses: Sequence[str]) -> list[dict[str, float]]:
+        """One batch call per member that offers one; raises if any member fails."""
+        per_member = []
+        for member in self.members:
+            many = getattr(member, "violations_many", None)
+            answers = list(many(responses)) if many else [member.violations(r) for r in responses]
+            if len(answers) != len(responses):
+                raise ClassifierOutputError(
+                    f"{_name_of(member)} answered {len(answers)} of {len(responses)} responses"
+                )
+            per_member.append([_check_violations(a) for a in answers])
+        return [_maximum(list(scores)) for scores in zip(*per_member, strict=True)]
+
+
+def _maximum(scores: list[dict[str, float]]) -> dict[str, float]:
+    return {c: max(s[c] for s in scores) for c in CATEGORIES}
+
+
 def build_stack(
-    names: str | Mapping[str, str] = "rules",
+    names: str | Mapping[str, Names] = "rules",
     violation_threshold: float = 0.5,
     plugins: Mapping[str, Factory] | None = None,
 ) -> ClassifierStack:
-    """Build a stack from named backends: one name for all roles, or one per role.
+    """Build a stack from named backends: one name for all roles, or one per role (roles left
+    out take :data:`DEFAULT_STACK`'s); the violation role may name several (see
+    :class:`AnyViolation`).
 
     A name is looked up in ``plugins`` (name -> zero-argument factory, built once and shared
     by the roles it fills), then in the registry, then among the installed
@@ -352,21 +409,29 @@ def build_stack(
         raise ValueError(f"unknown classifier role(s) {unknown_roles}; roles are {list(ROLES)}")
     plugins = dict(plugins or {})
     shared: dict[str, Any] = {}
-    built: dict[str, Any] = {}
-    for role in ROLES:
-        name = chosen.get(role, "rules")
+
+    def one(role: Role, name: str) -> Any:
         if name in plugins or (name not in _REGISTRY and name in installed()):
             if name not in shared:
                 shared[name] = (plugins.get(name) or load_entry_point(name))()
-            built[role] = _checked(shared[name], role, name)
-            continue
+            return _checked(shared[name], role, name)
         factory = _REGISTRY.get(name, {}).get(role)
         if factory is None:
             known = sorted(n for n, roles in _REGISTRY.items() if role in roles)
             raise ValueError(
                 f"no {name!r} classifier for role {role!r}; registered for it: {known}"
             )
-        built[role] = factory()
+        return factory()
+
+    built: dict[str, Any] = {}
+    for role in ROLES:
+        name = chosen.get(role, DEFAULT_STACK[role])
+        if isinstance(name, str):
+            built[role] = one(role, name)
+        elif role == "violation":
+            built[role] = AnyViolation([one(role, n) for n in name])
+        else:
+            raise ValueError(f"{role}: one classifier name, got {list(name)!r}")
     return ClassifierStack(
         built["refusal"], built["prompt_harm"], built["violation"], violation_threshold
     )
@@ -402,9 +467,14 @@ def from_config(section: ClassifiersConfig) -> ClassifierStack:
     return build_stack(section.stack, section.violation_threshold, plugins)
 
 
-def default_stack() -> ClassifierStack:
+def rule_stack() -> ClassifierStack:
     """The rule-based stack: no model, no network; the floor every other backend must beat."""
     return ClassifierStack(RuleRefusal(), RulePromptHarm(), RuleViolation())
+
+
+def default_stack() -> ClassifierStack:
+    """The stack a worker runs unless configured otherwise: :data:`DEFAULT_STACK`."""
+    return build_stack(DEFAULT_STACK)
 
 
 import monitor.learned  # noqa: E402, F401  (registers the learned stack as "learned")

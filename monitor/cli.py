@@ -127,21 +127,42 @@ def simulate(
     typer.echo(f"published {sent} simulated message(s) to {cfg.broker.topics.samples}")
 
 
+PROGRESS_MIN_BYTES = 1 << 20
+"""Files this large get a progress bar on a terminal unless ``--no-progress``."""
+
+
 @app.command()
 def classify(
     file: Annotated[Path, typer.Argument(help="JSONL file of samples.")],
     out: Annotated[Path | None, typer.Option(help="Write verdicts here (default stdout).")] = None,
     config: ConfigOpt = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="A progress bar on stderr (default: for files of 1 MiB or more, on a terminal).",
+        ),
+    ] = None,
 ) -> None:
     """Label a JSONL file of samples offline with the stream's classifiers; one verdict per line."""
     cfg = _config(config)
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    from rich.console import Console
+    from rich.progress import Progress
+
     from monitor.run import classify_file
 
+    size = file.stat().st_size
+    console = Console(stderr=True)
+    if progress is None:
+        progress = console.is_terminal and size >= PROGRESS_MIN_BYTES
     handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    bar = Progress(console=console, disable=not progress)
     try:
-        good, bad = classify_file(file, cfg, handle)
+        with bar:
+            task = bar.add_task(f"classifying {file.name}", total=size)
+            good, bad = classify_file(file, cfg, handle, lambda n: bar.advance(task, n))
     finally:
         if out:
             handle.close()

@@ -219,14 +219,18 @@ class Plugin(_Section):
 
 
 class Classifiers(_Section):
-    """Which backend answers each question: one name for all roles, or one per role.
+    """Which backend answers each question: one name for all roles, or one per role (roles left
+    out keep the default: rules, with the learned head beside the violation rules).
 
     A name is a built-in backend (``rules``, ``learned``), a key of ``plugins``, or an
-    installed ``driftmon.classifiers`` entry point.
+    installed ``driftmon.classifiers`` entry point. The violation role may take a list: a
+    response violates a category when any of them says so.
     """
 
     plugins: dict[str, Plugin] = Field(default_factory=dict)
-    stack: str | dict[Literal["refusal", "prompt_harm", "violation"], str] = "rules"
+    stack: str | dict[Literal["refusal", "prompt_harm", "violation"], str | list[str]] = Field(
+        default_factory=lambda: _default_stack()
+    )
     violation_threshold: float = Field(default=0.5, gt=0, le=1)
 
     @field_validator("plugins")
@@ -241,29 +245,48 @@ class Classifiers(_Section):
 
     @field_validator("stack")
     @classmethod
-    def _registered(cls, stack: str | dict[str, str], info: ValidationInfo) -> Any:
-        from monitor.classify import available
-        from monitor.plugins import PluginError, check_role, installed, load_entry_point
+    def _registered(cls, stack: str | dict[str, str | list[str]], info: ValidationInfo) -> Any:
+        from monitor.classify import DEFAULT_STACK
 
         if "plugins" not in info.data:  # a broken plugin is reported under its own key
             return stack
-        plugins: dict[str, Plugin] = info.data["plugins"]
-        known, entry_points = available(), installed()
-        chosen = {"refusal": stack, "prompt_harm": stack, "violation": stack}
+        chosen: dict[str, Any] = dict.fromkeys(DEFAULT_STACK, stack)
         if isinstance(stack, dict):
-            chosen = {role: stack.get(role, "rules") for role in chosen}
-        for role, name in chosen.items():
-            if name in plugins or (name in entry_points and name not in known):
-                target = plugins[name].load() if name in plugins else load_entry_point(name)
-                try:
-                    check_role(target, role)
-                except PluginError as exc:
-                    raise ValueError(f"{role}: {name!r}: {exc}") from None
-            elif role not in known.get(name, ()):
-                names = sorted(n for n, roles in known.items() if role in roles)
-                names += sorted(set(plugins) | set(entry_points))
-                raise ValueError(f"no classifier {name!r} for {role}; registered: {names}")
+            chosen = {role: stack.get(role, default) for role, default in DEFAULT_STACK.items()}
+        for role, names in chosen.items():
+            if isinstance(names, str):
+                names = [names]
+            elif role != "violation":
+                raise ValueError(f"{role}: one classifier name, not a list ({names!r})")
+            elif not names:
+                raise ValueError("violation: the list of classifiers is empty")
+            for name in names:
+                _check_backend(role, name, info.data["plugins"])
         return stack
+
+
+def _default_stack() -> dict[str, str | list[str]]:
+    from monitor.classify import DEFAULT_STACK
+
+    return {role: n if isinstance(n, str) else list(n) for role, n in DEFAULT_STACK.items()}
+
+
+def _check_backend(role: str, name: str, plugins: dict[str, Plugin]) -> None:
+    """Raise ValueError unless ``name`` can fill ``role``: built in, a plugin or an entry point."""
+    from monitor.classify import available
+    from monitor.plugins import PluginError, check_role, installed, load_entry_point
+
+    known, entry_points = available(), installed()
+    if name in plugins or (name in entry_points and name not in known):
+        target = plugins[name].load() if name in plugins else load_entry_point(name)
+        try:
+            check_role(target, role)
+        except PluginError as exc:
+            raise ValueError(f"{role}: {name!r}: {exc}") from None
+    elif role not in known.get(name, ()):
+        names = sorted(n for n, roles in known.items() if role in roles)
+        names += sorted(set(plugins) | set(entry_points))
+        raise ValueError(f"no classifier {name!r} for {role}; registered: {names}")
 
 
 _UNITS = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +26,7 @@ from prometheus_client.samples import Sample
 from monitor.broker import ensure_topics, free_port, stop_process, wait_for_port
 from monitor.classify import from_config
 from monitor.config import Config, parse_config
+from monitor.schema import Sample as ChatSample
 from monitor.schema import SampleError, parse_sample
 from monitor.segments import Segmenter
 from monitor.simulate import TrafficSimulator
@@ -119,13 +120,24 @@ def publish_simulation(
     return sent
 
 
-def classify_file(path: Path, cfg: Config, out: IO[str]) -> tuple[int, int]:
-    """Write one verdict per good line; report bad lines on the log with their line number."""
+def classify_file(
+    path: Path, cfg: Config, out: IO[str], progress: Callable[[int], None] | None = None
+) -> tuple[int, int]:
+    """Write one verdict per good line, classified in batches as the worker does; report bad
+    lines on the log with their line number. ``progress`` hears the bytes read (a bar)."""
     stack = from_config(cfg.classifiers)
     segmenter = Segmenter(cfg.segments)
     good = bad = 0
+    batch: list[tuple[ChatSample, dict[str, str]]] = []
+
+    def write(batch: list[tuple[ChatSample, dict[str, str]]]) -> None:
+        for verdict in stack.classify_many(*zip(*batch, strict=True)):
+            out.write(verdict.model_dump_json() + "\n")
+
     with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
+            if progress is not None:
+                progress(len(line))
             line = line.rstrip(b"\r\n")
             if not line.strip():
                 continue
@@ -135,9 +147,13 @@ def classify_file(path: Path, cfg: Config, out: IO[str]) -> tuple[int, int]:
                 log.warning("%s:%d: skipped (%s: %s)", path, number, exc.reason, exc.detail)
                 bad += 1
                 continue
-            verdict = stack.classify(sample, segmenter.segment(sample))
-            out.write(verdict.model_dump_json() + "\n")
+            batch.append((sample, segmenter.segment(sample)))
             good += 1
+            if len(batch) >= cfg.worker.batch_size:
+                write(batch)
+                batch = []
+    if batch:
+        write(batch)
     return good, bad
 
 

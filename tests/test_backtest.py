@@ -44,12 +44,19 @@ def labelled(cfg: Config, samples: Path) -> list[dict]:
 
 def labelled_rows(cfg: Config, samples: Path) -> list[dict]:
     stack, segmenter, rows = default_stack(), Segmenter(cfg.segments), []
+    parsed = []
     for line in samples.read_bytes().splitlines():
         try:
-            sample = parse_sample(line)
+            parsed.append(parse_sample(line))
         except ValueError:
             continue
-        v = stack.classify(sample, segmenter.segment(sample))
+    segments = [segmenter.segment(s) for s in parsed]
+    verdicts = [
+        v
+        for i in range(0, len(parsed), 256)
+        for v in stack.classify_many(parsed[i : i + 256], segments[i : i + 256])
+    ]
+    for sample, v in zip(parsed, verdicts, strict=True):
         rows.append(
             {
                 "sample_id": v.sample_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.broker import EmbeddedBroker
+from monitor.classify import from_config
 from monitor.cli import app
 from monitor.config import parse_config
+from monitor.run import classify_file
 from monitor.schema import Verdict, parse_sample
+from monitor.segments import Segmenter
 from monitor.simulate import TrafficSimulator
 from monitor.store import Store
 from monitor.testing import consume
@@ -37,6 +41,34 @@ def test_classify_writes_one_verdict_per_good_line(tmp_path: Path) -> None:
     assert len(verdicts) == 60
     assert "60 verdict(s), 2 bad line(s) skipped" in result.output
     assert all(v.classifiers and v.segment["policy_area"] for v in verdicts)
+
+
+def test_classify_batches_give_the_verdicts_of_one_call_per_sample(tmp_path: Path) -> None:
+    """Batches of 7 (not a divisor of 60) through the batch path, the bar fed every byte."""
+    path = samples_file(tmp_path)
+    cfg = parse_config({"worker": {"batch_size": 7}})
+    out, read = io.StringIO(), []
+    assert classify_file(path, cfg, out, read.append) == (60, 2)
+    assert sum(read) == path.stat().st_size
+    stack, segmenter = from_config(cfg.classifiers), Segmenter(cfg.segments)
+    alone = []
+    for line in path.read_bytes().splitlines():
+        try:
+            sample = parse_sample(line)
+        except ValueError:
+            continue
+        alone.append(stack.classify(sample, segmenter.segment(sample)).model_dump_json())
+    assert out.getvalue().splitlines() == alone
+
+
+def test_classify_shows_a_progress_bar_when_asked(tmp_path: Path) -> None:
+    out = tmp_path / "verdicts.jsonl"
+    args = ["classify", str(samples_file(tmp_path)), "--out", str(out)]
+    shown = runner.invoke(app, [*args, "--progress"])
+    assert shown.exit_code == 0, shown.output
+    assert "classifying samples.jsonl" in shown.output and "100%" in shown.output
+    quiet = runner.invoke(app, args)  # not a terminal, and a small file
+    assert "classifying" not in quiet.output
 
 
 @pytest.mark.parametrize(

@@ -72,3 +72,15 @@ def test_unknown_classifier_names_the_role() -> None:
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for refusal"):
         parse_config({"classifiers": {"stack": "magic"}})
     assert parse_config({"classifiers": {"stack": {"refusal": "rules"}}})
+
+
+def test_only_the_violation_role_takes_a_list() -> None:
+    cfg = parse_config({"classifiers": {"stack": {"violation": ["rules", "learned"]}}})
+    assert cfg.classifiers.stack == {"violation": ["rules", "learned"]}
+    assert parse_config({}).classifiers.stack["violation"] == ["rules", "learned"]
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*refusal: one classifier name"):
+        parse_config({"classifiers": {"stack": {"refusal": ["rules", "learned"]}}})
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*list of classifiers is empty"):
+        parse_config({"classifiers": {"stack": {"violation": []}}})
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for viol"):
+        parse_config({"classifiers": {"stack": {"violation": ["rules", "magic"]}}})

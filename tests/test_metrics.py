@@ -41,6 +41,13 @@ def feed(p: Pipeline, n: int) -> None:
         p.detect(p.classify(message.value))
 
 
+def names_of(p: Pipeline) -> list[str]:
+    """The default stack's classifier names (the violation role is rules + learned)."""
+    names = [ident.split("@")[0] for ident in p.classifiers.classifiers.values()]
+    assert names == ["rules-refusal", "rules-prompt-harm", "rules-violation+learned-violation"]
+    return names
+
+
 def value(p: Pipeline, name: str, **labels: str) -> float | None:
     return p.metrics.registry.get_sample_value(name, labels)
 
@@ -48,10 +55,10 @@ def value(p: Pipeline, name: str, **labels: str) -> float | None:
 def test_each_classifier_is_timed_under_its_own_name() -> None:
     p = pipeline()
     feed(p, 50)
-    for name in ("rules-refusal", "rules-prompt-harm", "rules-violation"):
+    for name in names_of(p):
         assert value(p, "driftmon_classifier_seconds_count", classifier=name) == 50, name
         assert value(p, "driftmon_classifier_seconds_sum", classifier=name) > 0
-    assert value(p, "driftmon_classifier_errors_total", classifier="rules-violation") == 0
+        assert value(p, "driftmon_classifier_errors_total", classifier=name) == 0
 
 
 def test_a_failing_classifier_is_counted_and_not_timed() -> None:
@@ -148,7 +155,7 @@ def test_known_label_values_start_at_zero_so_rates_read_zero_not_no_data() -> No
     assert value(p, "driftmon_dlq_messages_total", reason="not_json") == 0
     assert value(p, "driftmon_dlq_messages_total", reason="bad_verdict") == 0
     assert value(p, "driftmon_unclassified_total", reason="no_assistant_response") == 0
-    for name in ("rules-refusal", "rules-prompt-harm", "rules-violation"):
+    for name in names_of(p):
         assert value(p, "driftmon_classifier_errors_total", classifier=name) == 0
         assert value(p, "driftmon_unclassified_total", reason=f"classifier_error:{name}") == 0
 

@@ -322,7 +322,7 @@ def test_the_worker_publishes_its_classifier_names_and_versions(plugin_dir: Path
     assert (
         value(
             "driftmon_classifier_info",
-            {"role": "violation", "name": "rules-violation", "version": "1"},
+            {"role": "prompt_harm", "name": "rules-prompt-harm", "version": "1"},
         )
         == 1.0
     )
