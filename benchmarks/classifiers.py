@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         out = ROOT / "monitor" / "models" / "EVALUATION.md"
         out.write_text(
-            "# Learned classifiers: held-out evaluation\n\n"
+            "# Classifier stacks: held-out evaluation\n\n"
             "Printed by `python benchmarks/classifiers.py --write`.\n\n"
             f"{text}\n\n{notes}\n",
             encoding="utf-8",

@@ -57,6 +57,7 @@ from monitor.testing import wait_until  # noqa: E402
 
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
 GROUP_TIMINGS = {"rebalance_timeout": 5.0, "session_timeout": 6.0, "heartbeat_interval": 1.0}
+SCRAPE_TIMEOUT = 60.0  # a worker busy with 1,000 segments can take seconds to render /metrics
 MANY = {  # 20 models x 10 surfaces x 5 locales = 1,000 segments, within the default top_k of 20
     "models": {f"model-{i:02d}": 1.0 for i in range(20)},
     "surfaces": {f"surface-{i}": 1.0 for i in range(10)},
@@ -281,7 +282,7 @@ def detected(workers: list[WorkerProcess]) -> float:
     return sum(
         s.value
         for w in workers
-        for s in scrape(w.metrics_url)
+        for s in scrape(w.metrics_url, timeout=SCRAPE_TIMEOUT)
         if s.name == "driftmon_detector_samples" and s.labels.get("metric") == "refusal"
     )
 
@@ -289,7 +290,11 @@ def detected(workers: list[WorkerProcess]) -> float:
 def shares_of(workers: list[WorkerProcess]) -> list[float]:
     """Each worker's share of the samples read: the busiest bounds what more workers can do."""
     read = [
-        sum(s.value for s in scrape(w.metrics_url) if s.name == "driftmon_samples_received_total")
+        sum(
+            s.value
+            for s in scrape(w.metrics_url, timeout=SCRAPE_TIMEOUT)
+            if s.name == "driftmon_samples_received_total"
+        )
         for w in workers
     ]
     return [n / max(sum(read), 1) for n in read]
@@ -300,7 +305,7 @@ def segments_of(workers: list[WorkerProcess]) -> tuple[int, int]:
     seen = set()
     streams = 0
     for w in workers:
-        for s in scrape(w.metrics_url):
+        for s in scrape(w.metrics_url, timeout=SCRAPE_TIMEOUT):
             if s.name == "driftmon_detector_samples":
                 streams += 1
                 if s.labels.get("metric") == "refusal":
