@@ -112,19 +112,21 @@ def test_injected_drift_is_detected_stored_and_exported(
                 if e.metric == "refusal" and e.segment["model"] == "atlas-2"
             ]
 
-        events = wait_until(drift_stored, 60, "the refusal drift event in the store")
-        exported = wait_until(
-            lambda: metric_value(
+        def settled() -> tuple[list, float] | None:
+            """Stored and exported alike: the store is read before the counter, which only
+            counts an event once it is stored, so more may arrive between two looks."""
+            stored = drift_stored()
+            exported = metric_value(
                 worker.metrics_url,
                 "driftmon_drift_events_total",
                 model="atlas-2",
                 surface="chat",
                 metric="refusal",
                 direction="up",
-            ),
-            30,
-            "the drift event counter",
-        )
+            )
+            return (stored, exported) if stored and exported == len(stored) else None
+
+        events, exported = wait_until(settled, 90, "refusal drift events stored and exported")
         counted = wait_until(
             lambda: sum(row.samples for row in store.counts()) == good, 30, "hourly counts"
         )
@@ -135,8 +137,8 @@ def test_injected_drift_is_detected_stored_and_exported(
     assert verdicts == good, "every good message became exactly one verdict"
     assert dlq_total == len(BAD)
     assert exported == len(events)
+    assert all(e.segment["surface"] == "chat" and e.direction == "up" for e in events)
     event = events[0]
-    assert event.segment["surface"] == "chat" and event.direction == "up"
     assert event.before.high < event.after.low
     assert event.change_ts >= START
     everything = store.events()
