@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 import re
+import re._constants as _c  # the stdlib's own regex parser: reads a pattern's first words
+import re._parser as _parser
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from monitor.schema import CATEGORIES, PromptHarm, RefusalLabel, RefusalScore
 
@@ -77,6 +80,72 @@ def _gate_word(pattern: str, prefix: str) -> str | None:
     if rest.startswith((r"\s*", r"\s?")):  # "i\s*..." also matches "i'm ..."
         return None
     return word.group() if rest.startswith((" ", ",", r"\s", r"\b")) else None
+
+
+_WORD_CHAR = re.compile(r"[^\W_]")
+_RUN = re.compile(r"[^\W_]+")
+_GATE_LEN = 4
+
+
+def _openings(items: list[Any], acc: str = "") -> set[str] | None:
+    """The first (up to four) word characters every match of parsed ``items`` starts with, one
+    string per alternative; None when some alternative can start otherwise."""
+    for i, (op, av) in enumerate(items):
+        if len(acc) >= _GATE_LEN:
+            break
+        if op is _c.LITERAL and _WORD_CHAR.fullmatch(chr(av)):
+            acc += chr(av)
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            continue  # zero-width: the next character is still the first
+        elif op is _c.BRANCH:
+            found: set[str] = set()
+            for alternative in av[1]:
+                opening = _openings([*alternative, *items[i + 1 :]], acc)
+                if opening is None:
+                    return None
+                found |= opening
+            return found
+        elif op is _c.SUBPATTERN and not acc and not av[1] & re.IGNORECASE:
+            return _openings([*av[-1], *items[i + 1 :]], acc)
+        else:
+            break
+    return {acc} if acc else None
+
+
+class WordGated:
+    r"""A pattern that starts with ``\b`` and a word, searched only when the text has a word
+    that begins as one of the pattern's alternatives does.
+
+    CPython tries every branch of ``\b(?:kill|murder|...)`` at every word start; one set
+    test on the text's word openings (:func:`word_openings`) skips the search when none of
+    the branches can start anywhere. Patterns it cannot read that way are always searched.
+
+    >>> rx = WordGated(r"\b(?:kill|shoot up) (?:him|her)\b")
+    >>> sorted(rx.openings), rx.search("please shoot up her", word_openings("please shoot up her"))
+    (['kill', 'shoo'], <re.Match object; span=(7, 19), match='shoot up her'>)
+    >>> rx.search("kills time", word_openings("kills time")) is None
+    True
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.MULTILINE)
+        parsed = _parser.parse(pattern)
+        items = list(parsed)
+        at_word = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
+        at_word = at_word and not parsed.state.flags & re.IGNORECASE
+        self.openings = frozenset(_openings(items[1:]) or ()) if at_word else frozenset()
+
+    def search(self, text: str, openings: AbstractSet[str]) -> re.Match[str] | None:
+        if self.openings and self.openings.isdisjoint(openings):
+            return None
+        return self.pattern.search(text)
+
+
+def word_openings(text: str) -> set[str]:
+    r"""The first one to four characters of every word of ``text``: what :class:`WordGated`
+    patterns are tested against (a ``\b`` before a word character starts one of these runs)."""
+    runs = _RUN.findall(text)
+    return {run[:k] for run in runs for k in range(1, min(len(run), _GATE_LEN) + 1)}
 
 
 _Phrase = tuple[re.Pattern[str], str, bool]  # pattern, its literal start, counts at word starts
@@ -328,7 +397,8 @@ _EN_STRONG = [
     r"ce n'est pas quelque chose que je (?:peux|vais|suis)",
     r"je ne (?:peux|vais) pas (?:faire|vous aider|t'aider|répondre|fournir|écrire|créer)",
     r"je n'entrerai pas\b",
-    r"(?:cela|ça) va à l'encontre de (?:mes|mon|ma)",
+    r"cela va à l'encontre de (?:mes|mon|ma)",  # two patterns, each with a literal start
+    r"ça va à l'encontre de (?:mes|mon|ma)",
     *(
         rf"{who} (?:kann|darf|werde|können|dürfen|werden) (?:ihnen |dir |euch )?(?:dabei |damit |"
         rf"hierbei |bei (?:dieser|der) anfrage )?(?:leider )?(?:nicht|keine)\b.{{0,40}}?(?:helfen|"
@@ -672,7 +742,7 @@ _REQUEST = (
     r"could) (?:i|we)\b|\bhelp (?:us|him|her)\b|\bhow (?:much|many)\b|\btips? (?:for|on)\b)"
 )
 # Framings that defuse violent words: games, sport, fiction, software, food, idiom.
-_BENIGN_CONTEXT = _rx(
+_BENIGN_CONTEXT = WordGated(
     r"\b(?:in|at|during|for|playing|while playing) (?:a |an |the |my )?(?:\w+ )?(?:video ?games?|"
     r"games?|chess|checkers|poker|call of duty|cod|gta|grand theft auto|fortnite|minecraft|"
     r"battlefield|overwatch|counter-strike|csgo|cs:go|valorant|league of legends|skyrim|zelda|"
@@ -920,11 +990,15 @@ _HARM_INTL: dict[str | None, str] = {
     r"dirección y (?:el )?teléfono|l'adresse et le numéro|adresse und telefonnummer)",
 }
 _HARM_COMPILED = tuple(
-    (area, _rx(strong + ("|" + _HARM_INTL[area] if area in _HARM_INTL else "")), _rx(action))
+    (
+        area,
+        WordGated(strong + ("|" + _HARM_INTL[area] if area in _HARM_INTL else "")),
+        WordGated(action),
+    )
     for area, strong, action in _HARM_RULES
 )
-_REQUEST_RX = _rx(_REQUEST)
-_DEFENSIVE = _rx(
+_REQUEST_RX = WordGated(_REQUEST)
+_DEFENSIVE = WordGated(
     r"\b(?:protect|prevent|defend|(?<!won't )(?<!not )detect|avoid being|stop (?:someone|people|"
     r"them)|recogni[sz]e|"
     r"report|secure|keep (?:my|our)|safe from|warning signs|signs of|awareness|history of|"
@@ -955,16 +1029,17 @@ class RulePromptHarm:
         text = window(prompt, self.head, self.tail)
         if not text.strip():
             return PromptHarm(harmful=False, score=0.0, policy_area=None)
-        request = _REQUEST_RX.search(text) is not None
+        openings = word_openings(text)
+        request = _REQUEST_RX.search(text, openings) is not None
         definition = _DEFINITION.search(text) is not None and not request
-        benign = _BENIGN_CONTEXT.search(text) is not None
-        defensive = _DEFENSIVE.search(text) is not None
+        benign = _BENIGN_CONTEXT.search(text, openings) is not None
+        defensive = _DEFENSIVE.search(text, openings) is not None
         best_area: str | None = None
         best = 0.0
         for area, strong, action in _HARM_COMPILED:
-            if strong.search(text):
+            if strong.search(text, openings):
                 score = 0.9
-            elif action.search(text):
+            elif action.search(text, openings):
                 score = 0.75 if request else 0.45
             else:
                 continue
@@ -1339,6 +1414,13 @@ def _is_leet(tok: str) -> bool:
     return not tok.isdigit() and sum(ch in _LEET_DIGITS for ch in tok) >= 1 and len(tok) > 2
 
 
+def _maybe_leet(text: str, toks: AbstractSet[str]) -> bool:
+    """Any leet-spelt word? Most texts have none of the digits, which spares the token loop."""
+    if not any(digit in text for digit in _LEET_DIGITS):
+        return False
+    return any(_is_leet(t) for t in toks if not t.isalpha())
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -1417,9 +1499,9 @@ class RuleViolation:
             scores[area] = round(_squash(evidence), 4)
         # Evasions ("h8te", "d3ath", "i h a t e") are undone on a copy for the hate rules only.
         folded = text
-        if any(_is_leet(t) for t in tokset if not t.isalpha()) or "@" in text or "$" in text:
+        if _maybe_leet(text, tokset) or "@" in text or "$" in text:
             folded = text.translate(_LEET)
-        if sum(1 for t in toks if len(t) == 1) >= 3:
+        if list(map(len, toks)).count(1) >= 3:
             folded = _SPACED.sub(_join_spaced, folded)
         if folded is not text:
             toks = _TOKEN.findall(folded)

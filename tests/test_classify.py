@@ -620,3 +620,37 @@ def test_each_rule_classifier_keeps_scores_in_range(text: str) -> None:
 def test_verdicts_round_trip_as_json(text: str) -> None:
     verdict = STACK.classify(sample("Tell me about " + text, text + " ok"), SEGMENT)
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
+
+
+_GATED = [
+    *(v for v in vars(monitor.rules).values() if isinstance(v, monitor.rules.WordGated)),
+    *(g for _, *pair in monitor.rules._HARM_COMPILED for g in pair),
+]
+_GATE_WORDS = [*sorted({o for g in _GATED for o in g.openings}), "how", "kill", "a", "la"]
+
+
+def test_the_harm_patterns_are_mostly_word_gated() -> None:
+    """The speed-up rests on most patterns having openings; a rewrite that loses them shows."""
+    assert len(_GATED) >= 20
+    assert sum(bool(g.openings) for g in _GATED) >= 0.75 * len(_GATED)
+
+
+_PIECES = st.one_of(
+    st.sampled_from(_GATE_WORDS),
+    st.text(min_size=1, max_size=6),
+    st.sampled_from([" ", "'", "_", "-", "\n", "don't", "3", "é", "§"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(min_value=0, max_value=10_000))
+def test_a_word_gate_never_changes_what_a_pattern_finds(data: st.DataObject, which: int) -> None:
+    """Skipping a search is only allowed when the search would have found nothing: texts that
+    embed a string the pattern itself generates, between random words and characters."""
+    gated = _GATED[which % len(_GATED)]
+    before, after = (data.draw(st.lists(_PIECES, max_size=8)) for _ in range(2))
+    middle = data.draw(st.one_of(st.just(""), st.from_regex(gated.pattern, fullmatch=True)))
+    text = ("".join(before) + middle + "".join(after)).lower()
+    found = gated.search(text, monitor.rules.word_openings(text))
+    expected = gated.pattern.search(text)
+    assert (found and found.span()) == (expected and expected.span())
