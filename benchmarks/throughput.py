@@ -227,7 +227,13 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def worker_config(
-    bootstrap: str, samples: str, tag: str, store: str, partitions: int, stack: str = "default"
+    bootstrap: str,
+    samples: str,
+    tag: str,
+    store: str,
+    partitions: int,
+    stack: str = "default",
+    assignment: str = "load",
 ) -> Config:
     topics = {"samples": samples, **{k: f"{k}-{tag}" for k in ("verdicts", "drift_events", "dlq")}}
     cfg = parse_config(
@@ -237,6 +243,7 @@ def worker_config(
                 "topics": topics,
                 "app_id": f"driftmon-{tag}",
                 "partitions": partitions,
+                "assignment": assignment,
                 **GROUP_TIMINGS,
             },
             "store": {"url": store},
@@ -410,7 +417,9 @@ def phase(
     produce-to-verdict latency at ``paced`` samples/s (default: half their own rate)."""
     store = f"sqlite:///{workdir / f'{name}.db'}"
     upgrade(store)
-    cfg = worker_config(bootstrap, "bench-samples", name, store, args.partitions, args.stack)
+    cfg = worker_config(
+        bootstrap, "bench-samples", name, store, args.partitions, args.stack, args.assignment
+    )
     res, workers, verdicts = run_workers(label, cfg, count, bootstrap, expected, workdir, broker)
     say(f"{label}: {res.rate:,.0f} samples/s; measuring latency")
     try:
@@ -449,7 +458,9 @@ def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Result]:
         _, many_good = preload(b, "bench-many", TrafficSimulator(many_sim, START), args.samples)
         store = f"sqlite:///{workdir / 'many.db'}"
         upgrade(store)
-        many = worker_config(b, "bench-many", "many", store, args.partitions, args.stack)
+        many = worker_config(
+            b, "bench-many", "many", store, args.partitions, args.stack, args.assignment
+        )
         res3, workers, verdicts = run_workers(
             "one worker, many segments", many, 1, b, many_good, workdir, broker.pid
         )
@@ -466,7 +477,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     )
     lines = [
         f"driftmon throughput: {args.samples:,} samples, {args.partitions} partitions, "
-        f"seed {args.seed}, {args.stack} classifiers, {os.cpu_count()} CPU(s), embedded Tansu",
+        f"seed {args.seed}, {args.stack} classifiers, {args.assignment} assignment, "
+        f"{os.cpu_count()} CPU(s), embedded Tansu",
         "",
         "| reader | samples/s | CPU µs/sample | peak RSS per process (MiB) | p50 / p95 "
         "produce→verdict (ms) |",
@@ -513,6 +525,12 @@ def main(argv: list[str] | None = None) -> int:
         "--stack",
         default="default",
         help="classifier stack of the workers: rules, learned, or default (the config's)",
+    )
+    parser.add_argument(
+        "--assignment",
+        choices=("load", "round_robin"),
+        default="load",
+        help="how the workers share partitions (broker.assignment)",
     )
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="paced phase length")
     parser.add_argument("--role", choices=("faust", "aiokafka"), help=argparse.SUPPRESS)

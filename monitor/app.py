@@ -27,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from monitor import plan
+from monitor.assign import load_assignor
 from monitor.classify import ClassifierStack, from_config
 from monitor.config import Config
 from monitor.counts import CountRow, HourlyCounts
@@ -370,6 +371,11 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
         topic_partitions=b.partitions,
         producer_acks=-1,
         producer_linger=cfg.worker.producer_linger,
+        **(
+            {"PartitionAssignor": load_assignor(bootstrap, b.topics.samples)}
+            if b.assignment == "load"
+            else {}
+        ),
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     samples = app.topic(b.topics.samples, **raw)

@@ -277,8 +277,8 @@ class ClassifierStack:
                 self.violation.violations(response) if ask_violation is None else ask_violation[0]
             )
             scores = _check_violations(found)
-        except Exception:
-            return self._failed(sample, segment, self.violation)
+        except Exception as exc:
+            return self._failed(sample, segment, getattr(exc, "member", self.violation))
         took[2] = perf_counter() - refused_at if ask_violation is None else ask_violation[1]
         if self._timing is not None:
             timing = self._timing
@@ -363,7 +363,13 @@ class AnyViolation:
         self.version = "+".join(str(getattr(m, "version", "?")) for m in self.members)
 
     def violations(self, response: str) -> dict[str, float]:
-        return _maximum([_check_violations(m.violations(response)) for m in self.members])
+        scores = []
+        for member in self.members:
+            try:
+                scores.append(_check_violations(member.violations(response)))
+            except Exception as exc:
+                raise MemberFailed(member) from exc
+        return _maximum(scores)
 
     def violations_many(self, responses: Sequence[str]) -> list[dict[str, float]]:
         """One batch call per member that offers one; raises if any member fails."""
@@ -377,6 +383,15 @@ class AnyViolation:
                 )
             per_member.append([_check_violations(a) for a in answers])
         return [_maximum(list(scores)) for scores in zip(*per_member, strict=True)]
+
+
+class MemberFailed(Exception):
+    """A member of a union raised or broke its contract: the verdict and the error metric
+    name the member, so that on-call sees which backend is down, not which union held it."""
+
+    def __init__(self, member: object) -> None:
+        super().__init__(f"{_name_of(member)} failed")
+        self.member = member
 
 
 def _maximum(scores: list[dict[str, float]]) -> dict[str, float]:

@@ -54,6 +54,11 @@ class Broker(_Section):
     rebalance_timeout: float = Field(default=5.0, gt=0)
     session_timeout: float = Field(default=6.0, gt=0)
     heartbeat_interval: float = Field(default=1.0, gt=0)
+    assignment: Literal["load", "round_robin"] = Field(
+        default="load",
+        description="how workers share partitions: by the messages each holds (busiest first, "
+        "to the least loaded worker), or Faust's round robin",
+    )
 
 
 class Worker(_Section):

@@ -452,8 +452,11 @@ def test_a_failing_member_fails_the_union_and_names_it() -> None:
             raise RuntimeError("down")
 
     stack = ClassifierStack(Fixed(), Fixed(), AnyViolation([RuleViolation(), Broken()]))
+    errors: list[str] = []
+    stack.observe(lambda name, seconds: None, errors.append)
     verdict = stack.classify(sample("hi", "hello"), SEGMENT)
-    assert verdict.unclassified == "classifier_error:rules-violation+broken"
+    assert verdict.unclassified == "classifier_error:broken"  # the member, not the union
+    assert errors == ["broken"]  # and so does driftmon_classifier_errors_total
     (batched,) = stack.classify_many([sample("hi", "hello")], [SEGMENT])
     assert batched.unclassified == verdict.unclassified
 
