@@ -32,6 +32,7 @@ import pytest
 import sqlalchemy as sa
 from kafka import KafkaProducer
 
+from monitor.assign import deal, partition_sizes
 from monitor.backtest import backtest
 from monitor.broker import EmbeddedBroker, ensure_topics, free_port
 from monitor.config import Config, parse_config
@@ -184,6 +185,42 @@ def test_workers_joining_and_leaving_keep_counts_events_and_metrics_exact(
         for w in (a, b, c):
             w.stop()
     check_outcome(store, traffic)
+
+
+def test_two_workers_deal_a_backlog_by_load(
+    broker: EmbeddedBroker, topics: dict[str, object], traffic: dict, tmp_path: Path
+) -> None:
+    """Faust honours the re-deal: the workers own the partitions the load says, and the counts
+    and events stay exact. Six partitions, so that the deal differs from both splits Faust
+    makes by itself (every other partition when the workers join together, halves when one
+    joins after the other)."""
+    url = f"sqlite:///{tmp_path / 'driftmon.db'}"
+    upgrade(url)
+    cfg = scenario(url, {**topics, "partitions": 6})
+    topic, n = cfg.broker.topics.samples, cfg.broker.partitions
+    ensure_topics(broker.bootstrap, cfg.broker.topics, n)
+    publish(broker.bootstrap, topic, traffic["messages"])
+    sizes = partition_sizes(broker.bootstrap, topic, range(n))
+    dealt = deal({"x": range(0, n, 2), "y": range(1, n, 2)}, sizes)
+    expected = {frozenset(ps) for ps in dealt.values()}
+    faust_alone = [
+        {frozenset(range(i, n, 2)) for i in (0, 1)},
+        {frozenset(range(3)), frozenset(range(3, 6))},
+    ]
+    assert expected not in faust_alone, ("the backlog must tell the deal from Faust's", sizes)
+    store = Store(url)
+    a = WorkerProcess(cfg, broker.bootstrap, tmp_path / "a").start()
+    b = WorkerProcess(cfg, broker.bootstrap, tmp_path / "b").start()
+    try:
+        split = lambda: {frozenset(owned(a)), frozenset(owned(b))}  # noqa: E731
+        wait_until(lambda: split() == expected, 60, f"the partitions dealt as {expected}")
+        wait_until(lambda: counted(store) == SAMPLES, 90, "everything counted")
+        events_stored(store, traffic)
+        check_outcome(store, traffic)
+    finally:
+        for w in (a, b):
+            w.stop()
+        store.close()
 
 
 def test_a_killed_worker_loses_and_repeats_nothing(
