@@ -509,7 +509,10 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         "even with a free core each",
         f"broker CPU µs/sample: (c) {c.broker_cpu_us:,.0f}, (d) {d.broker_cpu_us:,.0f}; "
         f"cores busy in (d), workers + broker: "
-        f"{(d.cpu_us + d.broker_cpu_us) * d.rate / 1e6:.2f} of {os.cpu_count()}",
+        f"{(d.cpu_us + d.broker_cpu_us) * d.rate / 1e6:.2f} of {os.cpu_count()}; "
+        # rate x CPU per sample: the cores the workers kept busy, steadier than d/c on a host
+        # where a sample's CPU cost drifts between phases
+        f"workers' cores, (d) over (c): {d.cpu_us * d.rate / (c.cpu_us * c.rate):.2f}",
         f"latency measured at {c.rate / 2:,.0f} samples/s (half of (c)) for "
         f"{args.latency_seconds:.0f} s; load average at the end {os.getloadavg()[0]:.1f}",
     ]
