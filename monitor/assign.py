@@ -40,11 +40,12 @@ def deal(owners: Mapping[str, Collection[int]], load: Mapping[int, float]) -> di
     {'a': {0, 2}, 'b': {1, 3}}
     """
     names = sorted(owners)
-    partitions = sorted({p for ps in owners.values() for p in ps})
+    partitions = {p for ps in owners.values() for p in ps}
     dealt: dict[str, set[int]] = {name: set() for name in names}
     carried = dict.fromkeys(names, 0.0)
     for partition in sorted(partitions, key=lambda p: (-load.get(p, 0.0), p)):
-        name = min(names, key=lambda n: (carried[n], len(dealt[n]), names.index(n)))
+        # min() keeps the first of equals, and names are sorted: ties go to the first name
+        name = min(names, key=lambda n: (carried[n], len(dealt[n])))
         dealt[name].add(partition)
         carried[name] += load.get(partition, 0.0)
     return dealt

@@ -278,7 +278,8 @@ class ClassifierStack:
             )
             scores = _check_violations(found)
         except Exception as exc:
-            return self._failed(sample, segment, getattr(exc, "member", self.violation))
+            failed = exc.member if isinstance(exc, MemberFailed) else self.violation
+            return self._failed(sample, segment, failed)
         took[2] = perf_counter() - refused_at if ask_violation is None else ask_violation[1]
         if self._timing is not None:
             timing = self._timing

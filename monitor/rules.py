@@ -82,7 +82,6 @@ def _gate_word(pattern: str, prefix: str) -> str | None:
     return word.group() if rest.startswith((" ", ",", r"\s", r"\b")) else None
 
 
-_WORD_CHAR = re.compile(r"[^\W_]")
 _RUN = re.compile(r"[^\W_]+")
 _GATE_LEN = 4
 
@@ -93,7 +92,7 @@ def _openings(items: list[Any], acc: str = "") -> set[str] | None:
     for i, (op, av) in enumerate(items):
         if len(acc) >= _GATE_LEN:
             break
-        if op is _c.LITERAL and _WORD_CHAR.fullmatch(chr(av)):
+        if op is _c.LITERAL and chr(av).isalnum():  # isalnum() is exactly [^\W_]
             acc += chr(av)
         elif op in (_c.ASSERT, _c.ASSERT_NOT):
             continue  # zero-width: the next character is still the first
@@ -128,7 +127,7 @@ class WordGated:
     """
 
     def __init__(self, pattern: str) -> None:
-        self.pattern = re.compile(pattern, re.MULTILINE)
+        self.pattern = _rx(pattern)
         parsed = _parser.parse(pattern)
         items = list(parsed)
         at_word = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
