@@ -6,9 +6,9 @@ Run from the repository root::
     python benchmarks/classifiers.py [--data PATH] [--throughput N] [--folds K] [--write]
 
 It prints one Markdown table (paste-ready for a README): each figure for the rule-based stack,
-the learned stack and the default stack (the rules, with the learned violation head beside the
-violation rules), the issue's target and the published baselines, then notes on what was
-scored. Every figure comes from ``ClassifierStack.classify`` on real
+the learned stack and the default stack (the rules, with the learned refusal and violation
+heads beside the refusal and violation rules), the issue's target and the published baselines,
+then notes on what was scored. Every figure comes from ``ClassifierStack.classify`` on real
 :class:`~monitor.schema.Sample` objects, the call the stream makes.
 
 The learned figures are cross-validated: the learned heads are refitted per fold with
@@ -23,9 +23,10 @@ rows they were not fitted on:
   (hatecheck: by template, i.e. text with the target group masked, so that one sentence with
   different groups never straddles folds).
 
-The default stack's figures combine, per sample, the rules' answers with the learned violation
-head's held-out scores (the per-category maximum, as :class:`~monitor.classify.AnyViolation`
-does in the worker), so they are as held out as the learned column.
+The default stack's figures combine, per sample, the rules' answers with the learned heads'
+held-out answers as the worker does (:class:`~monitor.classify.RefusalCascade` for the refusal,
+the per-category maximum of :class:`~monitor.classify.AnyViolation` for violations), so they are
+as held out as the learned column.
 
 ``--write`` also writes the table to ``monitor/models/EVALUATION.md``.
 """
@@ -52,6 +53,7 @@ from monitor import train  # noqa: E402
 from monitor.classify import (  # noqa: E402
     AnyViolation,
     ClassifierStack,
+    RefusalCascade,
     default_stack,
     rule_stack,
 )
@@ -299,21 +301,26 @@ def cross_validated(rows: list[Row], k: int, log: Callable[[str], None]) -> dict
     return out
 
 
-def with_violations_of(
+def default_of(
     base: dict[str, Verdict], learned: dict[str, Verdict], rows: Sequence[Row]
 ) -> dict[str, Verdict]:
-    """``base``'s verdicts with the violation scores of ``AnyViolation([base, learned])``."""
-    fixed = [_Fixed(n) for n in ("rules-refusal", "rules-prompt-harm", "any-violation")]
+    """The default stack's verdicts from ``base`` (rules) and ``learned`` (held-out) answers:
+    ``RefusalCascade([base, learned])`` and ``AnyViolation([base, learned])``, as the worker
+    combines them."""
+    pair = [_Fixed("base"), _Fixed("learned")]
+    refusal, violation = RefusalCascade(pair), AnyViolation(pair)
+    fixed = [_Fixed(n) for n in ("cascade-refusal", "rules-prompt-harm", "any-violation")]
     stack = ClassifierStack(*fixed)
-    both = AnyViolation([_Fixed("base"), _Fixed("learned")])
     out = {}
     for row in rows:
         a, b = base.get(row["id"]), learned.get(row["id"])
         if a is None or b is None or not a.classified:
             continue
-        both.members[0].answer, both.members[1].answer = a.violations, b.violations
-        fixed[0].answer, fixed[1].answer = a.refusal, a.prompt_harm
-        fixed[2].answer = both.violations("")
+        pair[0].answer, pair[1].answer = a.refusal, b.refusal
+        fixed[0].answer = refusal.refusal("", "")
+        pair[0].answer, pair[1].answer = a.violations, b.violations
+        fixed[2].answer = violation.violations("")
+        fixed[1].answer = a.prompt_harm
         out[row["id"]] = stack.classify(sample_of(row), SEGMENT)
     return out
 
@@ -370,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     learned = cross_validated(rows, args.folds, log)
     rule_figs = figures(rule_verdicts, rows)
     learned_figs = figures(learned, rows)
-    default_figs = figures(with_violations_of(rule_verdicts, learned, rows), rows)
+    default_figs = figures(default_of(rule_verdicts, learned, rows), rows)
 
     timed_rows = [r for r in rows if r["source"] in ("xstest_v2", "gptfuzz")]
     timed = [sample_of(r) for r in timed_rows[: args.throughput]]
@@ -421,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         "- Throughput: best of 3 passes over pre-parsed samples; the learned batch path calls "
         "refusal_many/prompt_harm_many/violations_many on batches of 256 and builds each "
         "Verdict through ClassifierStack.classify; the rules stack has no batch path, so the "
-        "default stack's batch path batches only its learned violation head.\n"
+        "default stack's batch path batches only its learned heads (the refusal head on the "
+        "samples the refusal rules call compliance).\n"
         f"- Wall time of this run: {time.perf_counter() - started:.0f}s."
     )
     print(text)

@@ -225,11 +225,12 @@ class Plugin(_Section):
 
 class Classifiers(_Section):
     """Which backend answers each question: one name for all roles, or one per role (roles left
-    out keep the default: rules, with the learned head beside the violation rules).
+    out keep the default: rules, with the learned heads beside the refusal and violation rules).
 
     A name is a built-in backend (``rules``, ``learned``), a key of ``plugins``, or an
     installed ``driftmon.classifiers`` entry point. The violation role may take a list: a
-    response violates a category when any of them says so.
+    response violates a category when any of them says so. So may the refusal role, in order:
+    a later one overturns an earlier one's compliance when it is confident of a refusal.
     """
 
     plugins: dict[str, Plugin] = Field(default_factory=dict)
@@ -261,10 +262,10 @@ class Classifiers(_Section):
         for role, names in chosen.items():
             if isinstance(names, str):
                 names = [names]
-            elif role != "violation":
+            elif role == "prompt_harm":
                 raise ValueError(f"{role}: one classifier name, not a list ({names!r})")
             elif not names:
-                raise ValueError("violation: the list of classifiers is empty")
+                raise ValueError(f"{role}: the list of classifiers is empty")
             for name in names:
                 _check_backend(role, name, info.data["plugins"])
         return stack

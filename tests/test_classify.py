@@ -21,6 +21,7 @@ from monitor.classify import (
     AnyViolation,
     ClassifierStack,
     PromptHarmClassifier,
+    RefusalCascade,
     RefusalClassifier,
     ViolationClassifier,
     available,
@@ -419,7 +420,7 @@ def test_default_stack_end_to_end() -> None:
     assert complied.under_refusal and complied.segment["policy_area"] == "illicit_weapons"
     learned = LearnedViolation()
     assert refused.classifiers == {
-        "refusal": "rules-refusal@1",
+        "refusal": f"rules-refusal+learned-refusal@1+{learned.version}",
         "prompt_harm": "rules-prompt-harm@1",
         "violation": f"rules-violation+learned-violation@1+{learned.version}",
     }
@@ -461,11 +462,68 @@ def test_a_failing_member_fails_the_union_and_names_it() -> None:
     assert batched.unclassified == verdict.unclassified
 
 
-def test_only_the_violation_role_takes_several_names() -> None:
+class Sure(Fixed):
+    """Says ``label`` with a chosen score, and counts the samples it is asked about."""
+
+    name = "sure"
+
+    def __init__(self, label: str, score: float) -> None:
+        super().__init__(label)
+        self.score, self.asked = score, 0
+
+    def refusal(self, prompt: str, response: str) -> RefusalScore:
+        self.asked += 1
+        return RefusalScore(label=self.label, score=self.score)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "expect"),
+    [
+        (("full_refusal", 0.6), ("compliance", 0.0), ("full_refusal", 0.6)),  # a refusal stands
+        (("compliance", 0.1), ("partial_refusal", 0.7), ("partial_refusal", 0.7)),  # overturned
+        (("compliance", 0.1), ("full_refusal", 0.69), ("compliance", 0.1)),  # not sure enough
+        (("compliance", 0.1), ("compliance", 0.0), ("compliance", 0.1)),
+    ],
+)
+def test_a_cascade_overturns_a_compliance_only_when_sure(
+    first: tuple[str, float], later: tuple[str, float], expect: tuple[str, float]
+) -> None:
+    a, b = Sure(*first), Sure(*later)
+    cascade = RefusalCascade([a, b], overturn_at=0.7)
+    answer = cascade.refusal("p", "r")
+    assert (answer.label, answer.score) == expect
+    assert b.asked == (first[0] == "compliance")  # a refusal is not asked about again
+    assert cascade.refusal_many(["p", "q"], ["r", "s"]) == [answer, answer]
+
+
+def test_a_failing_cascade_member_is_named() -> None:
+    class Broken(Fixed):
+        name = "broken"
+
+        def refusal(self, prompt: str, response: str) -> RefusalScore:
+            raise RuntimeError("down")
+
+    stack = ClassifierStack(RefusalCascade([RuleRefusal(), Broken()]), Fixed(), Fixed())
+    errors: list[str] = []
+    stack.observe(lambda name, seconds: None, errors.append)
+    verdict = stack.classify(sample("hi", "hello"), SEGMENT)
+    assert verdict.unclassified == "classifier_error:broken"
+    (batched,) = stack.classify_many([sample("hi", "hello")], [SEGMENT])
+    assert batched.unclassified == verdict.unclassified
+    # a refusal the rules are sure of never needs the broken member
+    refused = stack.classify(sample("hi", FULL_REFUSALS[0]), SEGMENT)
+    assert refused.refusal is not None and refused.refusal.label == "full_refusal"
+    with pytest.raises(ValueError, match="overturn_at"):
+        RefusalCascade([RuleRefusal()], overturn_at=0.0)
+
+
+def test_the_refusal_and_violation_roles_take_several_names() -> None:
     stack = build_stack({"violation": ["rules", "learned"]})
     assert stack.classifiers["violation"].startswith("rules-violation+learned-violation@")
-    with pytest.raises(ValueError, match="refusal: one classifier name"):
-        build_stack({"refusal": ["rules", "learned"]})
+    stack = build_stack({"refusal": ["learned", "rules"]})
+    assert stack.classifiers["refusal"].startswith("learned-refusal+rules-refusal@")
+    with pytest.raises(ValueError, match="prompt_harm: one classifier name"):
+        build_stack({"prompt_harm": ["rules", "learned"]})
     with pytest.raises(ValueError, match="at least one member"):
         build_stack({"violation": []})
 
@@ -486,7 +544,7 @@ def test_build_stack_by_name_and_per_role(monkeypatch: pytest.MonkeyPatch) -> No
     register("fixed-test", "violation", Fixed)
     stack = build_stack({"violation": "fixed-test"}, violation_threshold=0.8)
     assert stack.classifiers["violation"] == "fixed@7"
-    assert stack.classifiers["refusal"] == "rules-refusal@1"
+    assert stack.classifiers["refusal"].startswith("rules-refusal+learned-refusal@1+")
     assert stack.violation_threshold == 0.8
     assert "fixed-test" in available()
 

@@ -74,13 +74,16 @@ def test_unknown_classifier_names_the_role() -> None:
     assert parse_config({"classifiers": {"stack": {"refusal": "rules"}}})
 
 
-def test_only_the_violation_role_takes_a_list() -> None:
+def test_the_refusal_and_violation_roles_take_a_list() -> None:
     cfg = parse_config({"classifiers": {"stack": {"violation": ["rules", "learned"]}}})
     assert cfg.classifiers.stack == {"violation": ["rules", "learned"]}
     assert parse_config({}).classifiers.stack["violation"] == ["rules", "learned"]
-    with pytest.raises(ConfigError, match=r"classifiers\.stack.*refusal: one classifier name"):
-        parse_config({"classifiers": {"stack": {"refusal": ["rules", "learned"]}}})
+    assert parse_config({}).classifiers.stack["refusal"] == ["rules", "learned"]
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*prompt_harm: one classifier name"):
+        parse_config({"classifiers": {"stack": {"prompt_harm": ["rules", "learned"]}}})
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*list of classifiers is empty"):
         parse_config({"classifiers": {"stack": {"violation": []}}})
+    with pytest.raises(ConfigError, match=r"classifiers\.stack.*refusal: the list .* is empty"):
+        parse_config({"classifiers": {"stack": {"refusal": []}}})
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for viol"):
         parse_config({"classifiers": {"stack": {"violation": ["rules", "magic"]}}})

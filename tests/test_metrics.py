@@ -42,9 +42,10 @@ def feed(p: Pipeline, n: int) -> None:
 
 
 def names_of(p: Pipeline) -> list[str]:
-    """The default stack's classifier names (the violation role is rules + learned)."""
+    """The default stack's classifier names (refusal and violation: rules, then learned)."""
     names = [ident.split("@")[0] for ident in p.classifiers.classifiers.values()]
-    assert names == ["rules-refusal", "rules-prompt-harm", "rules-violation+learned-violation"]
+    expect = ["rules-refusal+learned-refusal", "rules-prompt-harm"]
+    assert names == [*expect, "rules-violation+learned-violation"]
     return names
 
 
