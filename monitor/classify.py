@@ -480,10 +480,11 @@ def build_stack(
     names: str | Mapping[str, Names] = "rules",
     violation_threshold: float = 0.5,
     plugins: Mapping[str, Factory] | None = None,
+    overturn_at: float = OVERTURN_AT,
 ) -> ClassifierStack:
     """Build a stack from named backends: one name for all roles, or one per role (roles left
     out take :data:`DEFAULT_STACK`'s); the refusal and violation roles may name several (see
-    :class:`RefusalCascade` and :class:`AnyViolation`).
+    :class:`RefusalCascade`, which ``overturn_at`` configures, and :class:`AnyViolation`).
 
     A name is looked up in ``plugins`` (name -> zero-argument factory, built once and shared
     by the roles it fills), then in the registry, then among the installed
@@ -524,7 +525,7 @@ def build_stack(
         elif role == "violation":
             built[role] = AnyViolation([one(role, n) for n in name])
         elif role == "refusal":
-            built[role] = RefusalCascade([one(role, n) for n in name])
+            built[role] = RefusalCascade([one(role, n) for n in name], overturn_at)
         else:
             raise ValueError(f"{role}: one classifier name, got {list(name)!r}")
     return ClassifierStack(
@@ -559,7 +560,9 @@ def from_config(section: ClassifiersConfig) -> ClassifierStack:
         name: functools.partial(plugin.load(), **plugin.options)
         for name, plugin in section.plugins.items()
     }
-    return build_stack(section.stack, section.violation_threshold, plugins)
+    return build_stack(
+        section.stack, section.violation_threshold, plugins, section.refusal_overturn_at
+    )
 
 
 def rule_stack() -> ClassifierStack:

@@ -238,6 +238,9 @@ class Classifiers(_Section):
         default_factory=lambda: _default_stack()
     )
     violation_threshold: float = Field(default=0.5, gt=0, le=1)
+    refusal_overturn_at: float = Field(
+        default=0.7, gt=0, le=1, description="score at which a later refusal member overturns"
+    )
 
     @field_validator("plugins")
     @classmethod

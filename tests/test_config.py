@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from monitor.classify import OVERTURN_AT, RefusalCascade, from_config
 from monitor.cli import app
 from monitor.config import Config, ConfigError, load_config, parse_config
 
@@ -85,5 +86,14 @@ def test_the_refusal_and_violation_roles_take_a_list() -> None:
         parse_config({"classifiers": {"stack": {"violation": []}}})
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*refusal: the list .* is empty"):
         parse_config({"classifiers": {"stack": {"refusal": []}}})
+
+
+def test_the_overturn_score_is_configured_and_checked() -> None:
+    assert parse_config({}).classifiers.refusal_overturn_at == OVERTURN_AT
+    cfg = parse_config({"classifiers": {"refusal_overturn_at": 0.9}})
+    cascade = from_config(cfg.classifiers).refusal
+    assert isinstance(cascade, RefusalCascade) and cascade.overturn_at == 0.9
+    with pytest.raises(ConfigError, match=r"classifiers\.refusal_overturn_at"):
+        parse_config({"classifiers": {"refusal_overturn_at": 1.5}})
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for viol"):
         parse_config({"classifiers": {"stack": {"violation": ["rules", "magic"]}}})
