@@ -128,8 +128,7 @@ class Pipeline:
     def tuning(self, now: datetime | None = None) -> plan.Tuning:
         """What :meth:`retune` applies, read from the store (blocking I/O: run it in a thread)."""
         now = now or datetime.now(UTC)
-        since = plan.since_days(now)
-        return plan.from_counts(self.cfg, self.store.counts(start=since), since, now)
+        return plan.from_counts(self.cfg, *plan.recent_counts(self.store, now), now)
 
     def apply(self, tuned: plan.Tuning) -> None:
         """Hand a tuning to the detectors (on the thread that feeds them)."""

@@ -205,13 +205,12 @@ def _stored_counts(cfg: Config) -> tuple[list[Any], Any, Any]:
     they cannot be read."""
     from datetime import UTC, datetime
 
-    from monitor.plan import since_days
+    from monitor.plan import recent_counts
     from monitor.store import Store, StoreError
 
     now = datetime.now(UTC)
-    since = since_days(now)
     try:
-        return Store(cfg.store.url).counts(start=since), since, now
+        return (*recent_counts(Store(cfg.store.url), now), now)
     except StoreError as exc:
         raise fail(f"cannot read observed traffic: {exc}") from None
 

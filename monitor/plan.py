@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from detectors import calibrate
 from monitor.config import Config
@@ -267,3 +267,14 @@ def _delay(p0: float, p1: float, arl0: float | None) -> float | None:
 
 def since_days(now: datetime, days: int = 7) -> datetime:
     return now - timedelta(days=days)
+
+
+class _Counts(Protocol):
+    def counts(self, start: datetime) -> Iterable[CountRow]: ...
+
+
+def recent_counts(store: _Counts, now: datetime) -> tuple[list[CountRow], datetime]:
+    """The store's hourly counts of the last 7 days and where they start: the traffic both the
+    worker's tuning and ``driftmon detectors plan --observed`` read."""
+    since = since_days(now)
+    return list(store.counts(start=since)), since
