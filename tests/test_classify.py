@@ -496,6 +496,50 @@ def test_a_cascade_overturns_a_compliance_only_when_sure(
     assert cascade.refusal_many(["p", "q"], ["r", "s"]) == [answer, answer]
 
 
+class Canned:
+    """A refusal member answering from a list, one answer per sample, in order."""
+
+    name, version = "canned", "1"
+
+    def __init__(self, answers: list[RefusalScore]) -> None:
+        self.answers = answers
+
+    def refusal_many(self, prompts: list[str], responses: list[str]) -> list[RefusalScore]:
+        return [self.answers[int(p)] for p in prompts]
+
+    def refusal(self, prompt: str, response: str) -> RefusalScore:
+        return self.answers[int(prompt)]
+
+
+_ANSWER = st.builds(
+    RefusalScore,
+    label=st.sampled_from(["compliance", "partial_refusal", "full_refusal"]),
+    score=st.sampled_from([0.0, 0.5, 0.7, 0.9, 1.0]) | st.floats(0.0, 1.0),  # ties with `at`
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.lists(st.lists(_ANSWER, min_size=n, max_size=n), min_size=1, max_size=4)
+    ),
+    st.sampled_from([0.5, 0.7, 0.9]) | st.floats(0.01, 1.0),
+)
+def test_a_cascade_answers_as_its_rule_says(answers: list[list[RefusalScore]], at: float) -> None:
+    """Per sample: the first member's refusal, else the first later refusal at least ``at``
+    sure, else the first member's compliance; batched or one at a time alike."""
+    cascade = RefusalCascade([Canned(a) for a in answers], overturn_at=at)
+    n = len(answers[0])
+    expect = []
+    for i in range(n):
+        first, *later = (a[i] for a in answers)
+        sure = [a for a in later if a.label != "compliance" and a.score >= at]
+        expect.append(first if first.label != "compliance" or not sure else sure[0])
+    prompts = [str(i) for i in range(n)]
+    assert cascade.refusal_many(prompts, prompts) == expect
+    assert [cascade.refusal(p, p) for p in prompts] == expect
+
+
 def test_a_failing_cascade_member_is_named() -> None:
     class Broken(Fixed):
         name = "broken"
