@@ -392,13 +392,12 @@ def run_workers(
         counted,
         done - opened["at"],
         rss,
-        None,
-        segments,
-        streams,
-        cpu,
-        shares,
-        broker_cpu,
-        driver_cpu,
+        segments=segments,
+        streams=streams,
+        cpu_seconds=cpu,
+        shares=shares,
+        broker_cpu_seconds=broker_cpu,
+        driver_cpu_seconds=driver_cpu,
     )
     return result, workers, verdicts
 

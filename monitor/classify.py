@@ -24,7 +24,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from monitor.plugins import METHODS, installed, load_entry_point
 from monitor.rules import RulePromptHarm, RuleRefusal, RuleViolation
@@ -40,6 +40,7 @@ _CATEGORY_SET = frozenset(CATEGORIES)
 _Given = tuple[Any, float] | None  # a batch's answer for one sample and its share of the time
 _Batch = tuple[list[Any], float]
 _ASK: tuple[_Given, _Given, _Given] = (None, None, None)
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -263,11 +264,9 @@ class ClassifierStack:
         harmed = perf_counter()
         took[0] = harmed - started if ask_harm is None else ask_harm[1]
         try:
-            refusal = (
+            refusal = _check_refusal(
                 self.refusal.refusal(prompt, response) if ask_refusal is None else ask_refusal[0]
             )
-            if not isinstance(refusal, RefusalScore):
-                raise ClassifierOutputError(f"expected RefusalScore, got {type(refusal).__name__}")
         except Exception as exc:
             failed = exc.member if isinstance(exc, MemberFailed) else self.refusal
             return self._failed(sample, segment, failed)
@@ -347,7 +346,8 @@ OVERTURN_AT = 0.7
 an earlier member's compliance. Chosen on simulated traffic, not on the scored data: on 9,981
 simulated samples the learned head, overturning the rules, adds 77 false refusals at 0.5, 48
 at 0.6, 6 at 0.7 and 1 at 0.8, while catching 44, 38, 34 and 23 of the rules' 102 missed
-refusals (``python benchmarks/overturn.py``)."""
+refusals (``python benchmarks/overturn.py``). The default of ``classifiers.refusal_overturn_at``.
+"""
 
 
 class RefusalCascade:
@@ -374,8 +374,7 @@ class RefusalCascade:
             raise ValueError(f"overturn_at must be in (0, 1], got {overturn_at!r}")
         self.members = list(members)
         self.overturn_at = overturn_at
-        self.name = "+".join(_name_of(m) for m in self.members)
-        self.version = "+".join(str(getattr(m, "version", "?")) for m in self.members)
+        self.name, self.version = _joined(self.members)
 
     def refusal(self, prompt: str, response: str) -> RefusalScore:
         return self.refusal_many([prompt], [response])[0]
@@ -386,12 +385,13 @@ class RefusalCascade:
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
         first, *later = self.members
-        out = _ask_refusal(first, list(prompts), list(responses))
+        out = _answers(first, "refusal", _check_refusal, prompts, responses)
         todo = [i for i, a in enumerate(out) if a.label == "compliance"]
         for member in later:
             if not todo:
                 break
-            answers = _ask_refusal(member, [prompts[i] for i in todo], [responses[i] for i in todo])
+            asked = ([prompts[i] for i in todo], [responses[i] for i in todo])
+            answers = _answers(member, "refusal", _check_refusal, *asked)
             for i, a in zip(todo, answers, strict=True):
                 if a.label != "compliance" and a.score >= self.overturn_at:
                     out[i] = a
@@ -399,24 +399,33 @@ class RefusalCascade:
         return out
 
 
-def _ask_refusal(member: Any, prompts: list[str], responses: list[str]) -> list[RefusalScore]:
-    """``member``'s answers for a batch (its batch method if it has one), checked; a failure
-    is raised as :class:`MemberFailed`."""
+def _check_refusal(answer: object) -> RefusalScore:
+    if not isinstance(answer, RefusalScore):
+        raise ClassifierOutputError(f"expected RefusalScore, got {type(answer).__name__}")
+    return answer
+
+
+def _answers(
+    member: Any, method: str, check: Callable[[Any], _T], *texts: Sequence[str]
+) -> list[_T]:
+    """A union member's checked answers for a batch: one ``<method>_many`` call if it offers
+    one, else one ``<method>`` call per item. A failure or a wrong count raises
+    :class:`MemberFailed`, which names the member."""
     try:
-        many = getattr(member, "refusal_many", None)
-        answers = (
-            list(many(prompts, responses))
-            if many
-            else [member.refusal(p, r) for p, r in zip(prompts, responses, strict=True)]
-        )
-        if len(answers) != len(prompts):
-            raise ClassifierOutputError(f"answered {len(answers)} of {len(prompts)} samples")
-        for a in answers:
-            if not isinstance(a, RefusalScore):
-                raise ClassifierOutputError(f"expected RefusalScore, got {type(a).__name__}")
+        many = getattr(member, f"{method}_many", None)
+        one = getattr(member, method)
+        answers = list(many(*texts)) if many else [one(*item) for item in zip(*texts, strict=True)]
+        if len(answers) != len(texts[0]):
+            raise ClassifierOutputError(f"answered {len(answers)} of {len(texts[0])} samples")
+        return [check(a) for a in answers]
     except Exception as exc:
         raise MemberFailed(member) from exc
-    return answers
+
+
+def _joined(members: Sequence[object]) -> tuple[str, str]:
+    """A union's name and version: its members', joined by ``+``."""
+    names = "+".join(_name_of(m) for m in members)
+    return names, "+".join(str(getattr(m, "version", "?")) for m in members)
 
 
 class AnyViolation:
@@ -437,29 +446,15 @@ class AnyViolation:
         if not members:
             raise ValueError("AnyViolation needs at least one member")
         self.members = list(members)
-        self.name = "+".join(_name_of(m) for m in self.members)
-        self.version = "+".join(str(getattr(m, "version", "?")) for m in self.members)
+        self.name, self.version = _joined(self.members)
 
     def violations(self, response: str) -> dict[str, float]:
-        scores = []
-        for member in self.members:
-            try:
-                scores.append(_check_violations(member.violations(response)))
-            except Exception as exc:
-                raise MemberFailed(member) from exc
-        return _maximum(scores)
+        return self.violations_many([response])[0]
 
     def violations_many(self, responses: Sequence[str]) -> list[dict[str, float]]:
-        """One batch call per member that offers one; raises if any member fails."""
-        per_member = []
-        for member in self.members:
-            many = getattr(member, "violations_many", None)
-            answers = list(many(responses)) if many else [member.violations(r) for r in responses]
-            if len(answers) != len(responses):
-                raise ClassifierOutputError(
-                    f"{_name_of(member)} answered {len(answers)} of {len(responses)} responses"
-                )
-            per_member.append([_check_violations(a) for a in answers])
+        """One batch call per member that offers one; raises :class:`MemberFailed` naming a
+        member that fails."""
+        per_member = [_answers(m, "violations", _check_violations, responses) for m in self.members]
         return [_maximum(list(scores)) for scores in zip(*per_member, strict=True)]
 
 

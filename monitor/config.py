@@ -239,7 +239,10 @@ class Classifiers(_Section):
     )
     violation_threshold: float = Field(default=0.5, gt=0, le=1)
     refusal_overturn_at: float = Field(
-        default=0.7, gt=0, le=1, description="score at which a later refusal member overturns"
+        default_factory=lambda: _overturn_at(),
+        gt=0,
+        le=1,
+        description="score at which a later refusal member overturns",
     )
 
     @field_validator("plugins")
@@ -272,6 +275,12 @@ class Classifiers(_Section):
             for name in names:
                 _check_backend(role, name, info.data["plugins"])
         return stack
+
+
+def _overturn_at() -> float:
+    from monitor.classify import OVERTURN_AT
+
+    return OVERTURN_AT
 
 
 def _default_stack() -> dict[str, str | list[str]]:
