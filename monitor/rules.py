@@ -20,16 +20,24 @@ not calibrated probabilities: compare them with a threshold, never average them 
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import re
-import re._constants as _c  # the stdlib's own regex parser: reads a pattern's first words
-import re._parser as _parser
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from monitor.schema import CATEGORIES, PromptHarm, RefusalLabel, RefusalScore
+
+try:  # the stdlib's own regex parser, private: WordGated reads a pattern's first words with it
+    import re._constants as _c
+    import re._parser as _parser
+except ImportError:  # pragma: no cover - a Python that moved it: every pattern is searched
+    _c = _parser = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "´": "'", "\u00a0": " "})
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -128,16 +136,31 @@ class WordGated:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = _rx(pattern)
-        parsed = _parser.parse(pattern)
-        items = list(parsed)
-        at_word = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
-        at_word = at_word and not parsed.state.flags & re.IGNORECASE
-        self.openings = frozenset(_openings(items[1:]) or ()) if at_word else frozenset()
+        self.openings = _gate(pattern)
 
     def search(self, text: str, openings: AbstractSet[str]) -> re.Match[str] | None:
         if self.openings and self.openings.isdisjoint(openings):
             return None
         return self.pattern.search(text)
+
+
+def _gate(pattern: str) -> frozenset[str]:
+    """The openings of a ``\\b``-led pattern, or none (always search) if it has none or if the
+    private parser is missing or has changed: the gate only saves time, never decides."""
+    try:
+        parsed = _parser.parse(pattern)
+        items = list(parsed)
+        at_word = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
+        at_word = at_word and not parsed.state.flags & re.IGNORECASE
+        return frozenset(_openings(items[1:]) or ()) if at_word else frozenset()
+    except Exception as exc:  # any failure of the private parser means "no gate"
+        _gates_off(type(exc).__name__)
+        return frozenset()
+
+
+@functools.cache
+def _gates_off(reason: str) -> None:
+    log.warning("rules: word gates off (%s): every pattern searched, slower, same labels", reason)
 
 
 def word_openings(text: str) -> set[str]:

@@ -740,6 +740,30 @@ def test_the_harm_patterns_are_mostly_word_gated() -> None:
     assert sum(bool(g.openings) for g in _GATED) >= 0.75 * len(_GATED)
 
 
+def test_a_changed_regex_parser_turns_the_gate_off_not_the_matches(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gate reads patterns with CPython's private parser; if a Python moves or changes
+    it, patterns are searched every time (and a warning says so) rather than skipped."""
+
+    class Moved:
+        def parse(self, pattern: str) -> Any:
+            raise AttributeError("no parse here")
+
+    pattern = r"\b(?:kill|shoot up) (?:him|her)\b"
+    normal = monitor.rules.WordGated(pattern)
+    monkeypatch.setattr(monitor.rules, "_parser", Moved())
+    monitor.rules._gates_off.cache_clear()
+    fallback = monitor.rules.WordGated(pattern)
+    assert normal.openings and fallback.openings == frozenset()
+    assert "word gates off (AttributeError)" in caplog.text
+    for text in ("please shoot up her", "kills time", "they kill him", "shoo"):
+        openings = monitor.rules.word_openings(text)
+        found, expected = fallback.search(text, openings), normal.search(text, openings)
+        assert (found and found.span()) == (expected and expected.span())
+    assert fallback.search("please shoot up her", set()) is not None  # searched regardless
+
+
 _PIECES = st.one_of(
     st.sampled_from(_GATE_WORDS),
     st.text(min_size=1, max_size=6),
