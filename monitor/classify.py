@@ -214,11 +214,11 @@ class ClassifierStack:
         todo = [i for i, s in enumerate(samples) if s.response.strip()]
         prompts = [samples[i].prompt for i in todo]
         responses = [samples[i].response for i in todo]
-        batches = (
-            self._batch(self.prompt_harm, "prompt_harm_many", prompts),
-            self._batch(self.refusal, "refusal_many", prompts, responses),
-            self._batch(self.violation, "violations_many", responses),
-        )
+        harm = self._batch(self.prompt_harm, "prompt_harm_many", prompts)
+        # violations before refusal: a learned refusal head behind the rules then reads some of
+        # the responses the violation head has just read (see monitor.learned.features)
+        violation = self._batch(self.violation, "violations_many", responses)
+        batches = (harm, self._batch(self.refusal, "refusal_many", prompts, responses), violation)
         given = {
             i: tuple(None if b is None else (b[0][j], b[1]) for b in batches)
             for j, i in enumerate(todo)

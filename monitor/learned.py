@@ -178,19 +178,35 @@ def featurize(texts: Sequence[str], spec: Features) -> Hashed:
     return Hashed(doc, key, scale, n_docs, indptr)
 
 
-_RECENT: dict[Features, tuple[tuple[str, ...], Hashed]] = {}
+_RECENT: dict[Features, tuple[tuple[str, ...], Hashed, dict[str, int]]] = {}
 
 
 def features(texts: Sequence[str], spec: Features) -> Hashed:
     """:func:`featurize`, remembering the last batch per feature space: on the batch path the
-    refusal and violation heads read the same responses, one after the other."""
+    violation head reads every response and the refusal head the same ones, or (behind the
+    rules, in a cascade) some of them; a text's features do not depend on its batch, so those
+    are rows of the last batch's."""
     batch = tuple(texts)
     last = _RECENT.get(spec)
-    if last is not None and last[0] == batch:
-        return last[1]
+    if last is not None:
+        if last[0] == batch:
+            return last[1]
+        rows = [last[2].get(text, -1) for text in batch]
+        if batch and min(rows) >= 0:
+            return _rows(last[1], np.array(rows, dtype=np.intp))
     feats = featurize(batch, spec)
-    _RECENT[spec] = (batch, feats)
+    _RECENT[spec] = (batch, feats, {text: i for i, text in enumerate(batch)})
     return feats
+
+
+def _rows(feats: Hashed, rows: IntArray) -> Hashed:
+    """The features of documents ``rows`` of ``feats``, as :func:`featurize` gives them."""
+    counts = np.diff(feats.indptr)[rows]
+    indptr = np.zeros(len(rows) + 1, dtype=np.intp)
+    np.cumsum(counts, out=indptr[1:])
+    take = np.repeat(feats.indptr[rows] - indptr[:-1], counts) + np.arange(indptr[-1])
+    doc = np.repeat(np.arange(len(rows), dtype=np.intp), counts)
+    return Hashed(doc, feats.key[take], feats.scale[rows], len(rows), indptr)
 
 
 def platt_scale(raw: FloatArray, calibration: tuple[float, float]) -> FloatArray:

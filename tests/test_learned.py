@@ -145,6 +145,23 @@ def test_a_batch_read_by_two_heads_is_featurized_once() -> None:
     assert sorted(other.key[other.doc == 0]) == sorted(first.key[first.doc == 0])
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.text(max_size=80), min_size=1, max_size=8),
+    picks=st.lists(st.integers(min_value=0, max_value=7), min_size=1, max_size=10),
+)
+def test_some_texts_of_the_last_batch_are_its_rows(texts: list[str], picks: list[int]) -> None:
+    """The cascade's refusal head reads some of the responses the violation head just read:
+    their features, taken from that batch in any order and with repeats, are featurize's."""
+    spec = Features()
+    features(texts, spec)
+    subset = [texts[i % len(texts)] for i in picks]
+    got, want = features(subset, spec), featurize(subset, spec)
+    assert got.n_docs == want.n_docs
+    for field in ("doc", "key", "scale", "indptr"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+
+
 def test_mismatched_batch_lengths_are_an_error() -> None:
     with pytest.raises(ValueError, match="2 prompts but 1 responses"):
         LearnedRefusal().refusal_many(["a", "b"], ["c"])
