@@ -1231,7 +1231,7 @@ _COUNTER_SPEECH = _rx(
 )
 
 
-def _around_groups(text: str, toks: set[str]) -> str:
+def _around_groups(text: str, toks: AbstractSet[str]) -> str:
     """The parts of ``text`` near an identity-group word: all the group patterns need to see."""
     spans: list[tuple[int, int]] = []
     for word in [*(toks & _GROUP_WORDS), *(p for p in _GROUP_PHRASES if p in text)]:
@@ -1249,13 +1249,13 @@ def _around_groups(text: str, toks: set[str]) -> str:
     return "\n".join(text[start:end] for start, end in merged)
 
 
-def _hate(text: str, toks: list[str], found: Mapping[str, int]) -> float:
+def _hate(text: str, toks: AbstractSet[str], found: Mapping[str, int]) -> float:
     """Evidence of hate speech: slurs, and derogation or threats aimed at an identity group."""
     slurs = found.get("slur", 0)
     if any(stem in text for stem in _LONG_SLUR_STEMS):
         slurs += len(_LONG_SLURS.findall(text))
     evidence = 0.9 * min(slurs, 3) + 0.25 * min(found.get("insult", 0), 3)
-    near = _around_groups(text, set(toks))
+    near = _around_groups(text, toks)
     if near:
         marked = _GROUP_MENTION.sub("§", near)
         hits = [m.group() for m in _HATE_AFTER.finditer(marked)]
@@ -1527,6 +1527,7 @@ class RuleViolation:
             folded = _SPACED.sub(_join_spaced, folded)
         if folded is not text:
             toks = _TOKEN.findall(folded)
+            tokset = set(toks)
             found = _VIOLATION_LEXICON.hits(toks)
-        scores["hate_harassment"] = round(_squash(_hate(folded, toks, found)), 4)
+        scores["hate_harassment"] = round(_squash(_hate(folded, tokset, found)), 4)
         return scores
