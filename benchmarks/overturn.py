@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = TrafficSimulator(Simulator(seed=args.seed), datetime(2025, 1, 1, tzinfo=UTC))
     good = [m for m in sim.take(args.samples) if m.truth is not None]
     samples = [parse_sample(m.value) for m in good]
-    truth = [m.truth is not None and m.truth["refusal"] != "compliance" for m in good]
+    truth = [m.truth["refusal"] != "compliance" for m in good]
     prompts, responses = [s.prompt for s in samples], [s.response for s in samples]
     rules, learned = RuleRefusal(), LearnedRefusal()
     by_rules = [

@@ -176,8 +176,11 @@ class ClassifierStack:
             unclassified=reason,
         )
 
-    def _failed(self, sample: Sample, segment: dict[str, str], classifier: object) -> Verdict:
-        name = _name_of(classifier)
+    def _failed(
+        self, sample: Sample, segment: dict[str, str], classifier: object, exc: Exception
+    ) -> Verdict:
+        """``classifier`` broke: unclassified under its name, or its failing member's."""
+        name = _name_of(exc.member if isinstance(exc, MemberFailed) else classifier)
         if self._error is not None:
             self._error(name)
         return self._unclassified(sample, segment, f"classifier_error:{name}")
@@ -256,11 +259,11 @@ class ClassifierStack:
         # A broken classifier is reported in the verdict under its own name, never raised.
         started = perf_counter()
         try:
-            harm = self.prompt_harm.prompt_harm(prompt) if ask_harm is None else ask_harm[0]
-            if not isinstance(harm, PromptHarm):
-                raise ClassifierOutputError(f"expected PromptHarm, got {type(harm).__name__}")
-        except Exception:
-            return self._failed(sample, segment, self.prompt_harm)
+            harm = _check_harm(
+                self.prompt_harm.prompt_harm(prompt) if ask_harm is None else ask_harm[0]
+            )
+        except Exception as exc:
+            return self._failed(sample, segment, self.prompt_harm, exc)
         harmed = perf_counter()
         took[0] = harmed - started if ask_harm is None else ask_harm[1]
         try:
@@ -268,8 +271,7 @@ class ClassifierStack:
                 self.refusal.refusal(prompt, response) if ask_refusal is None else ask_refusal[0]
             )
         except Exception as exc:
-            failed = exc.member if isinstance(exc, MemberFailed) else self.refusal
-            return self._failed(sample, segment, failed)
+            return self._failed(sample, segment, self.refusal, exc)
         refused_at = perf_counter()
         took[1] = refused_at - harmed if ask_refusal is None else ask_refusal[1]
         try:
@@ -278,8 +280,7 @@ class ClassifierStack:
             )
             scores = _check_violations(found)
         except Exception as exc:
-            failed = exc.member if isinstance(exc, MemberFailed) else self.violation
-            return self._failed(sample, segment, failed)
+            return self._failed(sample, segment, self.violation, exc)
         took[2] = perf_counter() - refused_at if ask_violation is None else ask_violation[1]
         if self._timing is not None:
             timing = self._timing
@@ -402,6 +403,12 @@ class RefusalCascade:
 def _check_refusal(answer: object) -> RefusalScore:
     if not isinstance(answer, RefusalScore):
         raise ClassifierOutputError(f"expected RefusalScore, got {type(answer).__name__}")
+    return answer
+
+
+def _check_harm(answer: object) -> PromptHarm:
+    if not isinstance(answer, PromptHarm):
+        raise ClassifierOutputError(f"expected PromptHarm, got {type(answer).__name__}")
     return answer
 
 
