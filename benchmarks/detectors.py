@@ -251,7 +251,7 @@ def river_factory(name: str, value: float | None) -> Callable[[], Any]:
 RIVER = ("ADWIN", "PageHinkley", "DDM", "HDDM_A", "HDDM_W")
 # per detector: delay runs per cell, alarms per matching trial (streams for the first-passage
 # ones), samples for the ARL0 check; river's detectors run in pure Python at 0.1-4 µs a value
-RIVER_REPS = {"ADWIN": 200, "PageHinkley": 100, "DDM": 100, "HDDM_A": 12, "HDDM_W": 12}
+RIVER_REPS = {"ADWIN": 500, "PageHinkley": 100, "DDM": 100, "HDDM_A": 12, "HDDM_W": 12}
 RIVER_ALARMS = {"ADWIN": 60, "PageHinkley": 80, "DDM": 80, "HDDM_A": 15, "HDDM_W": 15}
 RIVER_CHECK = {
     "ADWIN": 10**7,
@@ -378,6 +378,32 @@ def river_match_search(name: str, p0: float, target: float, seed: int, alarms: i
     return math.exp(best[1])
 
 
+def river_refine(
+    name: str, p0: float, target: float, value: float, samples: int, seed: int
+) -> float:
+    """Secant steps in log(parameter) from the search's value toward ARL0 = target,
+    measured on the same ``samples`` no-change samples each time (so the estimate moves smoothly
+    with the parameter instead of adding a fresh stream's noise at every step; the search's own
+    trials see only a few alarms each)."""
+    goal = math.log(target)
+
+    def log_arl0(x: float) -> float:
+        n, alarms = river_null(name, math.exp(x), p0, samples, 10**9, seed)
+        return math.log(n / max(alarms, 0.5))
+
+    x0 = math.log(value)
+    y0 = log_arl0(x0)
+    x1 = min(x0 + (0.5 if (y0 > goal) != RIVER_UP[name] else -0.5), math.log(0.5))
+    y1 = log_arl0(x1)
+    for _ in range(4):
+        if abs(y1 - goal) < 0.03 or y1 == y0:
+            break
+        step = max(min((goal - y1) * (x1 - x0) / (y1 - y0), 1.5), -1.5)
+        x0, y0, x1 = x1, y1, min(x1 + step, math.log(0.5))
+        y1 = log_arl0(x1)
+    return math.exp(x1 if abs(y1 - goal) <= abs(y0 - goal) else x0)
+
+
 def river_delays(
     name: str, value: float | None, p0: float, tau: int, horizon: int, reps: int, seed: int
 ) -> dict[str, Any]:
@@ -413,6 +439,8 @@ def river_task(args: tuple[str, float, float, int, int, bool]) -> dict[str, Any]
     else:
         matched = river_match_search(name, p0, target, seed, alarms)
     budget = RIVER_CHECK[name] // (10 if quick else 1)
+    if name == "ADWIN":  # HDDM, at 3-4 µs a value, cannot afford streams long enough
+        matched = river_refine(name, p0, target, matched, budget, seed + 20)
     default_null = river_null(name, None, p0, budget, 10**6, seed + 5)
     matched_null = river_null(name, matched, p0, budget, 10**6, seed + 6)
     tau = min(change_at(p0, target), 20_000)
