@@ -430,17 +430,23 @@ def river_delays(
     return out
 
 
+def river_match(name: str, p0: float, target: float, seed: int, alarms: int, samples: int) -> float:
+    """The parameter that gives ``name`` an ARL0 of ``target`` at ``p0``, by the method its
+    state allows (``samples``: the long stream ADWIN's refinement runs on)."""
+    if name in ("PageHinkley", "DDM"):
+        return river_match_first_passage(name, p0, target, seed, alarms)
+    matched = river_match_search(name, p0, target, seed, alarms)
+    if name == "ADWIN":  # HDDM, at 3-4 µs a value, cannot afford streams long enough
+        matched = river_refine(name, p0, target, matched, samples, seed + 20)
+    return matched
+
+
 def river_task(args: tuple[str, float, float, int, int, bool]) -> dict[str, Any]:
     name, p0, target, reps, seed, quick = args
     started = time.perf_counter()
     alarms = RIVER_ALARMS[name] // (4 if quick else 1)
-    if name in ("PageHinkley", "DDM"):
-        matched = river_match_first_passage(name, p0, target, seed, alarms)
-    else:
-        matched = river_match_search(name, p0, target, seed, alarms)
     budget = RIVER_CHECK[name] // (10 if quick else 1)
-    if name == "ADWIN":  # HDDM, at 3-4 µs a value, cannot afford streams long enough
-        matched = river_refine(name, p0, target, matched, budget, seed + 20)
+    matched = river_match(name, p0, target, seed, alarms, budget)
     default_null = river_null(name, None, p0, budget, 10**6, seed + 5)
     matched_null = river_null(name, matched, p0, budget, 10**6, seed + 6)
     tau = min(change_at(p0, target), 20_000)

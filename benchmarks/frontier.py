@@ -162,8 +162,7 @@ def adwin_task(args: tuple[float, int, int, bool]) -> dict[str, Any]:
     stream, and its mean delays (a miss counted as the horizon)."""
     p0, runs, seed, quick = args
     samples = bench.RIVER_CHECK["ADWIN"] // (10 if quick else 1)
-    delta = bench.river_match_search("ADWIN", p0, ARL0, seed, bench.RIVER_ALARMS["ADWIN"])
-    delta = bench.river_refine("ADWIN", p0, ARL0, delta, samples, seed + 20)
+    delta = bench.river_match("ADWIN", p0, ARL0, seed, bench.RIVER_ALARMS["ADWIN"], samples)
     n, alarms = bench.river_null("ADWIN", delta, p0, samples, 10**9, seed + 21)
     tau = min(bench.change_at(p0, ARL0), 20_000)
     got = bench.river_delays("ADWIN", delta, p0, tau, int(ARL0 / 2), runs, seed + 2)
