@@ -88,7 +88,9 @@ def post_rates(p0: float, ratios: Sequence[float]) -> list[float]:
     return out
 
 
-def _offsets(p0: float, rates: Sequence[float]) -> list[float]:
+def offsets(p0: float, rates: Sequence[float]) -> list[float]:
+    """Each arm's threshold above the common level (nats): the split of the false-alarm budget
+    (``benchmarks/frontier.py`` maps what other splits would do)."""
     kls = [kl(p0, p1) for p1 in rates]
     low = min(kls)
     return [SHARE * math.log(v / low) for v in kls]
@@ -99,7 +101,7 @@ def arms(p0: float, ratios: Sequence[float], level: float) -> Arms:
     rates = post_rates(p0, ratios)
     inc0 = [round(math.log((1 - p1) / (1 - p0)) * UNIT) for p1 in rates]
     inc1 = [round(math.log(p1 / p0) * UNIT) for p1 in rates]
-    h = [round((level + off) * UNIT) for off in _offsets(p0, rates)]
+    h = [round((level + off) * UNIT) for off in offsets(p0, rates)]
     return Arms(inc0, inc1, h, [p1 > p0 for p1 in rates])
 
 
@@ -146,7 +148,7 @@ def _arm_terms(p0: float, ratios: Sequence[float]) -> tuple[list[float], list[fl
     common level plus half its upward step (the mean overshoot of a walk that jumps over it)."""
     rates = post_rates(p0, ratios)
     lifts = [
-        off + 0.5 * max(_steps(p0, p1)) for p1, off in zip(rates, _offsets(p0, rates), strict=True)
+        off + 0.5 * max(_steps(p0, p1)) for p1, off in zip(rates, offsets(p0, rates), strict=True)
     ]
     return [kl(p0, p1) for p1 in rates], lifts
 
@@ -242,7 +244,7 @@ def expected_delay(
     lv = level(arl0, p0, ratios)
     rates = post_rates(p0, ratios)
     best = math.inf
-    for q1, off in zip(rates, _offsets(p0, rates), strict=True):
+    for q1, off in zip(rates, offsets(p0, rates), strict=True):
         up, down = _steps(p0, q1)
         mean = p1 * up + (1 - p1) * down
         if mean > 0:
