@@ -166,6 +166,8 @@ def test_workers_joining_and_leaving_keep_counts_events_and_metrics_exact(
         publish(broker.bootstrap, topic, thirds[1])
         wait_until(lambda: counted(store) >= len(thirds[0]) + 200, 60, "b continuing")
         c.start()  # joins mid-stream: b hands half the partitions over
+        # before the last third, or a fast b reads all of it while the group still rebalances
+        wait_until(lambda: owned(b) and owned(c), 60, "c to take partitions over from b")
         publish(broker.bootstrap, topic, thirds[2])
         wait_until(lambda: counted(store) == SAMPLES, 90, "everything counted")
         live = [b, c]
