@@ -233,6 +233,7 @@ def test_a_killed_worker_loses_and_repeats_nothing(
     b = WorkerProcess(cfg, broker.bootstrap, tmp_path / "b").start()
     restarted = WorkerProcess(cfg, broker.bootstrap, tmp_path / "a2")
     try:
+        wait_until(lambda: owned(a) and owned(b), 60, "both workers to own verdict partitions")
         publish(broker.bootstrap, cfg.broker.topics.samples, traffic["messages"])
         wait_until(lambda: counted(store) >= SAMPLES // 3, 60, "a third counted")
         os.killpg(a.pid, signal.SIGKILL)  # mid-stream, no goodbye: unflushed work is lost
