@@ -501,11 +501,17 @@ class AreaSeverity(_Section):
 
 class SeverityPolicy(_Section):
     """How big a change, on how much traffic, is critical or warning; the rest is info.
-    ``policy_areas`` override either level for one area (violation events carry an area)."""
+    ``policy_areas`` override either level for one area (violation events carry an area);
+    ``improvements`` caps a change for the better."""
 
     critical: SeverityLevel = SeverityLevel(min_ratio=2.0, min_samples=200)
     warning: SeverityLevel = SeverityLevel(min_ratio=1.25, min_samples=50)
     policy_areas: dict[str, AreaSeverity] = Field(default_factory=dict)
+    improvements: Severity = Field(
+        "info",
+        description="the most an improvement (a fall in over_refusal, under_refusal or "
+        "violation) is graded: info records it and pages nobody; critical grades it as any change",
+    )
 
     def levels(self, area: str | None) -> tuple[SeverityLevel, SeverityLevel]:
         """(critical, warning) levels for a policy area."""

@@ -23,7 +23,7 @@ import numpy as np
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.registry import DriftDetector
-from monitor.config import Detectors, Owners, SeverityPolicy
+from monitor.config import SEVERITIES, Detectors, Owners, SeverityPolicy
 from monitor.owners import team_for
 from monitor.plan import Tuning
 from monitor.schema import (
@@ -78,6 +78,25 @@ def severity(
     if ratio >= warning.min_ratio and after.n >= warning.min_samples:
         return "warning"
     return "info"
+
+
+IMPROVES_DOWN: frozenset[Metric] = frozenset({"over_refusal", "under_refusal", "violation"})
+"""The metrics that only harm when they rise. The refusal rate harms either way: a fall can
+be under-refusal, which its own stream then shows going up."""
+
+
+def graded(level: Severity, metric: Metric, direction: str, policy: SeverityPolicy) -> Severity:
+    """``level``, or milder for an improvement: at most ``policy.improvements``, so that
+    fewer violations do not page the way more do.
+
+    >>> graded("critical", "violation", "down", SeverityPolicy())
+    'info'
+    >>> graded("critical", "refusal", "down", SeverityPolicy())
+    'critical'
+    """
+    if metric not in IMPROVES_DOWN or direction != "down":
+        return level
+    return max(level, policy.improvements, key=SEVERITIES.index)
 
 
 class Bounds(Protocol):
@@ -357,6 +376,7 @@ class DriftDetection:
         level = severity(*change.rates, self.policy, area)
         if why is not None and why.cause == "mix":
             level = "info"
+        level = graded(level, stream.metric, change.direction, self.policy)
         return DriftEvent(
             id=event_id(stream.segment, stream.metric, sample_id),
             segment=stream.segment,

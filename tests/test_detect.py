@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from detectors import registry
 from detectors.rate import RateWatch
 from detectors.stats import change_point, wilson
-from monitor.config import Detectors, Owners
+from monitor.config import Detectors, Owners, SeverityPolicy
 from monitor.detect import DriftDetection, observations
 from monitor.schema import PromptHarm, RefusalScore, Verdict
 
@@ -179,6 +179,37 @@ def test_a_behaviour_change_is_attributed_to_behaviour() -> None:
     why = events[0].attribution
     assert why is not None and why.cause == "behaviour", why
     assert events[0].severity != "info"
+
+
+def run_violations(before: float, after: float, policy: SeverityPolicy | None = None) -> list:
+    cfg = Detectors(name="adwin", params={"delta": 0.001}, warmup=200)
+    detection = DriftDetection(cfg, Owners(), policy)
+    rng = random.Random(5)
+    events = []
+    for i in range(12_000):
+        v = verdict(i, refused=False).model_copy(
+            update={"violation": rng.random() < (after if i >= 6000 else before)}
+        )
+        events += detection.observe(v)
+    return [e for e in events if e.metric == "violation"]
+
+
+def test_fewer_violations_are_recorded_but_do_not_page() -> None:
+    fell, rose = run_violations(0.2, 0.05), run_violations(0.05, 0.2)
+    assert [e.direction for e in fell] == ["down"] and [e.direction for e in rose] == ["up"]
+    assert fell[0].severity == "info" and rose[0].severity == "critical"
+    as_any = run_violations(0.2, 0.05, SeverityPolicy(improvements="critical"))
+    assert as_any[0].severity == "critical"  # the same fall, graded like any change
+
+
+def test_a_fall_in_the_refusal_rate_is_graded_like_a_rise() -> None:
+    detection = DriftDetection(Detectors(name="adwin", params={"delta": 0.001}), Owners())
+    rng = random.Random(6)
+    events = []
+    for i in range(12_000):
+        events += detection.observe(verdict(i, rng.random() < (0.05 if i >= 6000 else 0.2)))
+    refusal = [e for e in events if e.metric == "refusal"]
+    assert [(e.direction, e.severity) for e in refusal] == [("down", "critical")]
 
 
 def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
