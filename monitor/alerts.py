@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from monitor.config import Alerting, Config, duration_seconds, write_files
+from monitor.config import SEVERITIES, Alerting, Config, duration_seconds, write_files
 from monitor.owners import escalating_teams
 from monitor.recording import RECORDINGS
 
@@ -35,7 +35,6 @@ FILES = {
     "alertmanager": "alertmanager/alertmanager.yml",
 }
 SEGMENT_LABELS = ("policy_area", "model", "surface", "locale")
-DRIFT_SEVERITIES = ("critical", "warning", "info")
 HELD = ". Drift alerts for {scope} are held (inhibited) while this fires."
 
 
@@ -129,7 +128,7 @@ def drift_rules(cfg: Config) -> list[dict[str, Any]]:
             {"summary": summary, **_event_notes(cfg)},
             "0m",
         )
-        for level in DRIFT_SEVERITIES
+        for level in SEVERITIES
     ]
 
 
@@ -146,7 +145,7 @@ def escalation_rules(cfg: Config) -> list[dict[str, Any]]:
             f"{{{{ $labels.locale }}}}; escalated to team {name}'s secondary receiver"
         )
         notes = {"summary": summary, **_event_notes(cfg)}
-        for level in sorted(policy.page, key=DRIFT_SEVERITIES.index):
+        for level in sorted(policy.page, key=SEVERITIES.index):
             expr = (
                 "max without (instance, job, status) "
                 f'(driftmon_drift_event_open{{team="{name}", severity="{level}"}})\n'
