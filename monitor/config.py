@@ -502,7 +502,7 @@ class AreaSeverity(_Section):
 class SeverityPolicy(_Section):
     """How big a change, on how much traffic, is critical or warning; the rest is info.
     ``policy_areas`` override either level for one area (violation events carry an area);
-    ``improvements`` caps a change for the better."""
+    ``improvements`` caps a change for the better, ``returns_within`` grades a rollback."""
 
     critical: SeverityLevel = SeverityLevel(min_ratio=2.0, min_samples=200)
     warning: SeverityLevel = SeverityLevel(min_ratio=1.25, min_samples=50)
@@ -511,6 +511,11 @@ class SeverityPolicy(_Section):
         "info",
         description="the most an improvement (a fall in over_refusal, under_refusal or "
         "violation) is graded: info records it and pages nobody; critical grades it as any change",
+    )
+    returns_within: Duration | None = Field(
+        "24h",
+        description="a change back this soon after a stream's previous change is graded at most "
+        "as far as it lands from the rate before that change (a rollback: info); null: never",
     )
 
     def levels(self, area: str | None) -> tuple[SeverityLevel, SeverityLevel]:

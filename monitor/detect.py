@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ import numpy as np
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.registry import DriftDetector
-from monitor.config import SEVERITIES, Detectors, Owners, SeverityPolicy
+from monitor.config import SEVERITIES, Detectors, Owners, SeverityPolicy, duration_seconds
 from monitor.owners import team_for
 from monitor.plan import Tuning
 from monitor.schema import (
@@ -97,6 +98,65 @@ def graded(level: Severity, metric: Metric, direction: str, policy: SeverityPoli
     if metric not in IMPROVES_DOWN or direction != "down":
         return level
     return max(level, policy.improvements, key=SEVERITIES.index)
+
+
+@dataclass(frozen=True)
+class Departure:
+    """Where a stream's last change took it from (the rate before it, the direction) and when
+    it was confirmed (epoch seconds): what a later change the other way may return to."""
+
+    before: Rate
+    direction: str
+    at: float
+
+
+def undoing(
+    change: Change,
+    departure: Departure | None,
+    at: float,
+    policy: SeverityPolicy,
+    area: str | None = None,
+) -> Severity:
+    """The severity of ``change``, confirmed at ``at``: against the rate it left, or, when it
+    goes back the other way within ``policy.returns_within`` of the stream's previous change,
+    the milder of that and its size against the rate before that change. A rollback lands
+    where the stream was and is info; a partial one is graded by what it left; an overshoot by
+    how far it lands past the old rate, as if it had come from there.
+
+    >>> went_up = Departure(Rate.of(100, 1000), "up", at=0.0)  # 10% rose at t = 0
+    >>> def back_to(k):
+    ...     return Change(offset=0, ts=0.0, before=Rate.of(300, 1000), after=Rate.of(k, 200))
+    >>> [undoing(back_to(k), went_up, 3600.0, SeverityPolicy()) for k in (21, 40, 8)]
+    ['info', 'warning', 'critical']
+    >>> undoing(back_to(21), went_up, 90000.0, SeverityPolicy())  # a day later: as any change
+    'critical'
+    """
+    level = severity(*change.rates, policy, area)
+    d = _live(departure, at, policy)
+    if d is None or d.direction == change.direction:
+        return level
+    return max(level, severity(d.before, change.after, policy, area), key=SEVERITIES.index)
+
+
+def departed(
+    departure: Departure | None, change: Change, at: float, policy: SeverityPolicy
+) -> Departure | None:
+    """The stream's departure once ``change`` is confirmed. Changes one way keep the first (a
+    rollback lands where the trouble began); a change the other way ends the round trip, so
+    that the next one is graded against its own baseline only: the same regression deployed
+    again after a rollback must not pass for one."""
+    d = _live(departure, at, policy)
+    if d is None:
+        return Departure(change.before, change.direction, at)
+    return d if d.direction == change.direction else None
+
+
+def _live(departure: Departure | None, at: float, policy: SeverityPolicy) -> Departure | None:
+    """``departure`` while a change at ``at`` can still return to it, else None."""
+    window = policy.returns_within
+    if departure is None or window is None or at - departure.at > duration_seconds(window):
+        return None
+    return departure
 
 
 class Bounds(Protocol):
@@ -175,6 +235,7 @@ class Stream:
         self.watch = watch
         self.examples: deque[tuple[int, str]] = deque(maxlen=max(keep * 4, 1))
         self.harmful = np.zeros(watch.history if metric == "refusal" else 0, dtype=np.uint8)
+        self.departure: Departure | None = None
 
     @property
     def key(self) -> StreamKey:
@@ -194,6 +255,7 @@ class Stream:
             "watch": w.to_state(),
             "harmful": np.packbits(self.harmful[idx]).tobytes().hex() if held else "",
             "examples": list(self.examples),
+            "departure": _departure_state(self.departure),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -203,6 +265,9 @@ class Stream:
             bits = np.unpackbits(np.frombuffer(bytes.fromhex(state["harmful"]), np.uint8))
             self.harmful[np.arange(w.offset - held, w.offset) % w.history] = bits[:held]
         self.examples.extend((int(off), str(sid)) for off, sid in state["examples"])
+        d = state.get("departure")  # absent from checkpoints written before it existed
+        if d:
+            self.departure = Departure(Rate.of(d["k"], d["n"]), d["direction"], d["at"])
 
     def feed(
         self, values: np.ndarray, ts: np.ndarray, ids: list[str], harmful: np.ndarray | None
@@ -235,6 +300,12 @@ class Stream:
             for (a, b), r in zip(spans, refused, strict=True)
         )
         return attribute(refused, harmful)  # type: ignore[arg-type]
+
+
+def _departure_state(d: Departure | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {"k": d.before.k, "n": d.before.n, "direction": d.direction, "at": d.at}
 
 
 class DriftDetection:
@@ -373,10 +444,12 @@ class DriftDetection:
         examples = [sid for off, sid in stream.examples if off >= change.offset]
         area = stream.segment.get("policy_area")
         why = stream.attribution(change)
-        level = severity(*change.rates, self.policy, area)
+        at = detected_ts.timestamp()
+        level = undoing(change, stream.departure, at, self.policy, area)
         if why is not None and why.cause == "mix":
             level = "info"
         level = graded(level, stream.metric, change.direction, self.policy)
+        stream.departure = departed(stream.departure, change, at, self.policy)
         return DriftEvent(
             id=event_id(stream.segment, stream.metric, sample_id),
             segment=stream.segment,

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectors import registry
-from detectors.rate import RateWatch
+from detectors.rate import Change, Rate, RateWatch
 from detectors.stats import change_point, wilson
 from monitor.config import Detectors, Owners, SeverityPolicy
-from monitor.detect import DriftDetection, observations
+from monitor.detect import Departure, DriftDetection, departed, observations, undoing
 from monitor.schema import PromptHarm, RefusalScore, Verdict
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
@@ -210,6 +210,55 @@ def test_a_fall_in_the_refusal_rate_is_graded_like_a_rise() -> None:
         events += detection.observe(verdict(i, rng.random() < (0.05 if i >= 6000 else 0.2)))
     refusal = [e for e in events if e.metric == "refusal"]
     assert [(e.direction, e.severity) for e in refusal] == [("down", "critical")]
+
+
+def round_trip(policy: SeverityPolicy | None = None, restart_at: int | None = None) -> list:
+    """Refusal 10% -> 30% (a bad deploy) -> 10% (its rollback) -> 30% (deployed again), a
+    sample a second; with ``restart_at``, saved there and restored into a new detection."""
+    import json
+
+    cfg = Detectors(name="adwin", params={"delta": 0.001}, warmup=200, metrics=["refusal"])
+    rng = random.Random(0)
+    detection = DriftDetection(cfg, Owners(), policy)
+    events = []
+    for i in range(24_000):
+        if i == restart_at:
+            saved = json.loads(json.dumps(detection.snapshot()))
+            detection = DriftDetection(cfg, Owners(), policy)
+            detection.restore(saved)
+        p = 0.3 if (6000 <= i < 12_000 or i >= 18_000) else 0.1
+        events += detection.observe(verdict(i, rng.random() < p))
+    return [(e.direction, e.severity) for e in events]
+
+
+def test_a_rollback_is_a_return_and_the_same_regression_again_is_graded_afresh() -> None:
+    (up, up_level), back, again = round_trip()
+    assert (up, back, again[0]) == ("up", ("down", "info"), "up")
+    assert up_level != "info" and again[1] != "info"
+    assert round_trip(restart_at=9000) == [(up, up_level), back, again], "kept across a restart"
+    # the rollback graded like any change: the rule off, or the rollback too late for it
+    assert round_trip(SeverityPolicy(returns_within=None))[1] != ("down", "info")
+    assert round_trip(SeverityPolicy(returns_within="1h"))[1] != ("down", "info")
+
+
+def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> None:
+    policy = SeverityPolicy()
+    fell = Departure(Rate.of(20, 1000), "down", at=0.0)  # violations fell from 2% to 1%
+
+    def up_to(k: int) -> Change:
+        return Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(k, 400))
+
+    # back to 2.25%; up to 3% (x1.5 on 2%); up to 5% (x2.5 on 2%): as if they came from 2%
+    assert [undoing(up_to(k), fell, 60.0, policy) for k in (9, 12, 20)] == [
+        "info",
+        "warning",
+        "critical",
+    ]
+    assert undoing(up_to(9), fell, 90_000.0, policy) == "critical"  # a day on: x2.25 on 1%
+    assert departed(fell, up_to(9), 60.0, policy) is None  # the next change starts afresh
+    lower = Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(2, 400))
+    assert departed(fell, lower, 60.0, policy) is fell  # further down: still from 2%
+    assert departed(fell, lower, 90_000.0, policy) == Departure(lower.before, "down", 90_000.0)
 
 
 def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:
