@@ -81,6 +81,11 @@ def severity(
     return "info"
 
 
+def milder(*levels: Severity) -> Severity:
+    """The mildest of ``levels`` (critical, then warning, then info)."""
+    return max(levels, key=SEVERITIES.index)
+
+
 IMPROVES_DOWN: frozenset[Metric] = frozenset({"over_refusal", "under_refusal", "violation"})
 """The metrics that only harm when they rise. The refusal rate harms either way: a fall can
 be under-refusal, which its own stream then shows going up."""
@@ -97,7 +102,7 @@ def graded(level: Severity, metric: Metric, direction: str, policy: SeverityPoli
     """
     if metric not in IMPROVES_DOWN or direction != "down":
         return level
-    return max(level, policy.improvements, key=SEVERITIES.index)
+    return milder(level, policy.improvements)
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,15 @@ class Departure:
     direction: str
     at: float
 
+    def to_state(self) -> dict[str, Any]:
+        return {"k": self.before.k, "n": self.before.n, "direction": self.direction, "at": self.at}
 
-def undoing(
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Departure:
+        return cls(Rate.of(state["k"], state["n"]), state["direction"], state["at"])
+
+
+def change_severity(
     change: Change,
     departure: Departure | None,
     at: float,
@@ -123,19 +135,19 @@ def undoing(
     where the stream was and is info; a partial one is graded by what it left; an overshoot by
     how far it lands past the old rate, as if it had come from there.
 
-    >>> went_up = Departure(Rate.of(100, 1000), "up", at=0.0)  # 10% rose at t = 0
+    >>> went_up, policy = Departure(Rate.of(100, 1000), "up", at=0.0), SeverityPolicy()  # 10%
     >>> def back_to(k):
     ...     return Change(offset=0, ts=0.0, before=Rate.of(300, 1000), after=Rate.of(k, 200))
-    >>> [undoing(back_to(k), went_up, 3600.0, SeverityPolicy()) for k in (21, 40, 8)]
+    >>> [change_severity(back_to(k), went_up, 3600.0, policy) for k in (21, 40, 8)]
     ['info', 'warning', 'critical']
-    >>> undoing(back_to(21), went_up, 90000.0, SeverityPolicy())  # a day later: as any change
+    >>> change_severity(back_to(21), went_up, 90000.0, policy)  # a day later: as any change
     'critical'
     """
     level = severity(*change.rates, policy, area)
     d = _live(departure, at, policy)
     if d is None or d.direction == change.direction:
         return level
-    return max(level, severity(d.before, change.after, policy, area), key=SEVERITIES.index)
+    return milder(level, severity(d.before, change.after, policy, area))
 
 
 def departed(
@@ -255,7 +267,7 @@ class Stream:
             "watch": w.to_state(),
             "harmful": np.packbits(self.harmful[idx]).tobytes().hex() if held else "",
             "examples": list(self.examples),
-            "departure": _departure_state(self.departure),
+            "departure": self.departure.to_state() if self.departure else None,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -265,9 +277,8 @@ class Stream:
             bits = np.unpackbits(np.frombuffer(bytes.fromhex(state["harmful"]), np.uint8))
             self.harmful[np.arange(w.offset - held, w.offset) % w.history] = bits[:held]
         self.examples.extend((int(off), str(sid)) for off, sid in state["examples"])
-        d = state.get("departure")  # absent from checkpoints written before it existed
-        if d:
-            self.departure = Departure(Rate.of(d["k"], d["n"]), d["direction"], d["at"])
+        if state.get("departure"):  # absent from checkpoints written before it existed
+            self.departure = Departure.from_state(state["departure"])
 
     def feed(
         self, values: np.ndarray, ts: np.ndarray, ids: list[str], harmful: np.ndarray | None
@@ -300,12 +311,6 @@ class Stream:
             for (a, b), r in zip(spans, refused, strict=True)
         )
         return attribute(refused, harmful)  # type: ignore[arg-type]
-
-
-def _departure_state(d: Departure | None) -> dict[str, Any] | None:
-    if d is None:
-        return None
-    return {"k": d.before.k, "n": d.before.n, "direction": d.direction, "at": d.at}
 
 
 class DriftDetection:
@@ -445,7 +450,7 @@ class DriftDetection:
         area = stream.segment.get("policy_area")
         why = stream.attribution(change)
         at = detected_ts.timestamp()
-        level = undoing(change, stream.departure, at, self.policy, area)
+        level = change_severity(change, stream.departure, at, self.policy, area)
         if why is not None and why.cause == "mix":
             level = "info"
         level = graded(level, stream.metric, change.direction, self.policy)

@@ -14,7 +14,7 @@ from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.stats import change_point, wilson
 from monitor.config import Detectors, Owners, SeverityPolicy
-from monitor.detect import Departure, DriftDetection, departed, observations, undoing
+from monitor.detect import Departure, DriftDetection, change_severity, departed, observations
 from monitor.schema import PromptHarm, RefusalScore, Verdict
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
@@ -249,12 +249,12 @@ def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> 
         return Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(k, 400))
 
     # back to 2.25%; up to 3% (x1.5 on 2%); up to 5% (x2.5 on 2%): as if they came from 2%
-    assert [undoing(up_to(k), fell, 60.0, policy) for k in (9, 12, 20)] == [
+    assert [change_severity(up_to(k), fell, 60.0, policy) for k in (9, 12, 20)] == [
         "info",
         "warning",
         "critical",
     ]
-    assert undoing(up_to(9), fell, 90_000.0, policy) == "critical"  # a day on: x2.25 on 1%
+    assert change_severity(up_to(9), fell, 90_000.0, policy) == "critical"  # a day on: x2.25 on 1%
     assert departed(fell, up_to(9), 60.0, policy) is None  # the next change starts afresh
     lower = Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(2, 400))
     assert departed(fell, lower, 60.0, policy) is fell  # further down: still from 2%
