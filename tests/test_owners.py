@@ -162,3 +162,13 @@ def test_a_policy_area_can_page_on_smaller_changes() -> None:
 def test_severity_levels_are_validated() -> None:
     with pytest.raises(ConfigError, match=r"severity\.critical\.min_ratio"):
         parse_config({"severity": {"critical": {"min_ratio": 0.5, "min_samples": 10}}})
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [({"improvements": "quiet"}, "improvements"), ({"returns_within": "a day"}, "returns_within")],
+)
+def test_how_improvements_and_rollbacks_are_graded_is_validated(section: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"severity\.{key}"):
+        parse_config({"severity": section})
+    assert parse_config({"severity": {"returns_within": None}}).severity.returns_within is None
