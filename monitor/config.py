@@ -602,7 +602,8 @@ class Simulator(_Section):
 
 class Lifecycle(_Section):
     """How the worker follows open drift events (see monitor/lifecycle.py): how often it
-    reloads them from the store, and how long a rate must stay back before auto-resolve."""
+    reloads them from the store, how long a rate must stay back before auto-resolve, and when
+    an info event closes."""
 
     refresh_interval: Duration = "15s"
     auto_resolve: bool = True
@@ -610,6 +611,11 @@ class Lifecycle(_Section):
         default="15m", description="rate back within its pre-change interval this long"
     )
     silence_for: Duration = Field(default="4h", description="default expiry of an ack's silence")
+    close_info_after: Duration | None = Field(
+        default="24h",
+        description="an info event, told to nobody, resolves itself this long after its "
+        "detection; null: it stays open until its rate is back or someone resolves it",
+    )
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -8,7 +8,7 @@ into Prometheus series (:class:`EventCollector`) and decides which events have r
 An event *recovers* when its stream's rate, measured only over values seen since the event's
 change point, is back within the event's pre-change interval (the test behind
 ``driftmon_drift_active``, :func:`monitor.detect.within`) and stays there for ``hold`` seconds
-without interruption.
+without interruption. An ``info`` event *lapses* a while after its detection (:func:`lapsed`).
 """
 
 from __future__ import annotations
@@ -69,6 +69,47 @@ class Recovered:
     @property
     def detail(self) -> dict[str, float | int]:
         return {"rate": self.rate.rate, "n": self.rate.n, "back_since": self.since}
+
+
+@dataclass(frozen=True)
+class Lapsed:
+    """An info event old enough to close: what to write on its timeline."""
+
+    event: DriftEvent
+    age: float
+
+    @property
+    def note(self) -> str:
+        return f"info event closed {self.age / 3600:.3g} h after its detection: recorded only"
+
+    @property
+    def detail(self) -> dict[str, float]:
+        return {"age_seconds": self.age}
+
+
+def lapsed(events: Iterable[DriftEvent], now: float, after: float) -> list[Lapsed]:
+    """The info events detected at least ``after`` seconds before ``now``. Nobody is told of
+    them (a traffic-mix shift, an improvement, a rollback, a change on thin traffic), so
+    nobody would resolve them: they would stay open, and alerting, for ever.
+
+    >>> from datetime import UTC, datetime
+    >>> from monitor.schema import Interval
+    >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> rate = Interval(rate=0.1, low=0.08, high=0.12, n=900, k=90)
+    >>> e = DriftEvent(id="e1", segment={}, metric="violation", direction="down",
+    ...     detector="adwin", change_offset=0, change_ts=at, detected_ts=at, before=rate,
+    ...     after=rate, severity="info")
+    >>> [x.note for x in lapsed([e], at.timestamp() + 86400, after=86400)]
+    ['info event closed 24 h after its detection: recorded only']
+    >>> lapsed([e], at.timestamp() + 3600, after=86400)
+    []
+    """
+    out = []
+    for event in events:
+        age = now - event.detected_ts.timestamp()
+        if event.severity == "info" and age >= after:
+            out.append(Lapsed(event, age))
+    return out
 
 
 class Recovery:

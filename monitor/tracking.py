@@ -1,5 +1,6 @@
-"""The worker follows its open drift events: a refresh timer, auto-resolve, and the HTTP
-endpoints that change an event's status or record what Alertmanager did with it.
+"""The worker follows its open drift events: a refresh timer, auto-resolve (of recovered
+events, and of info events after ``lifecycle.close_info_after``), and the HTTP endpoints that
+change an event's status or record what Alertmanager did with it.
 
 Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
 decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery) and
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,15 @@ import faust
 from faust.web import View
 
 from monitor.config import Config, duration_seconds
-from monitor.lifecycle import EventCollector, Recovery, Snapshot, stream_rates
+from monitor.lifecycle import (
+    EventCollector,
+    Lapsed,
+    Recovered,
+    Recovery,
+    Snapshot,
+    lapsed,
+    stream_rates,
+)
 from monitor.owners import team_for
 from monitor.respond import Outcome, acknowledge, resolve
 from monitor.schema import DriftEvent
@@ -75,26 +84,34 @@ class Tracker:
                 log.error("open events not refreshed, metrics keep the last snapshot: %s", exc)
                 return
             self.p.metrics.store_up.set(1)
-            if self.cfg.lifecycle.auto_resolve:
-                events = await self._auto_resolve(events)
+            life = self.cfg.lifecycle
+            now = self.clock()
+            if life.auto_resolve:
+                watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
+                back = self.recovery.update(events, stream_rates(events, watches), now)
+                events = await self._resolve(events, back, now)
+            if life.close_info_after is not None:
+                old = lapsed(events, now, duration_seconds(life.close_info_after))
+                events = await self._resolve(events, old, now)
             self.collector.snapshot = Snapshot([(e, self.team(e)) for e in events])
 
-    async def _auto_resolve(self, events: list[DriftEvent]) -> list[DriftEvent]:
-        watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
-        now = self.clock()
+    async def _resolve(
+        self, events: list[DriftEvent], closing: Sequence[Recovered | Lapsed], now: float
+    ) -> list[DriftEvent]:
+        """Resolve ``closing`` as driftmon, with its note; the events left open."""
+        at = datetime.fromtimestamp(now, UTC)
         done = set()
-        for back in self.recovery.update(events, stream_rates(events, watches), now):
-            at = datetime.fromtimestamp(now, UTC)
+        for c in closing:
             try:
                 moved = await asyncio.to_thread(
-                    self.p.store.resolve, back.event.id, AUTO, back.note, at, back.detail
+                    self.p.store.resolve, c.event.id, AUTO, c.note, at, c.detail
                 )
             except (StoreError, UnknownEventError) as exc:
-                log.error("could not auto-resolve event %s: %s", back.event.id, exc)
+                log.error("could not auto-resolve event %s: %s", c.event.id, exc)
                 continue
             if moved.changed:  # another worker may have been first: it said so already
-                log.warning("drift event %s resolved: %s", back.event.id, back.note)
-            done.add(back.event.id)
+                log.warning("drift event %s resolved: %s", c.event.id, c.note)
+            done.add(c.event.id)
         return [e for e in events if e.id not in done]
 
     def act(self, verb: str, event_id: str, body: ActionRequest) -> Outcome:

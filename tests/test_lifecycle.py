@@ -396,6 +396,30 @@ def test_auto_resolve_can_be_switched_off() -> None:
     assert open_series(t) == {"e1": "open"}
 
 
+def test_an_info_event_resolves_itself_a_day_after_its_detection() -> None:
+    t, store, now = tracker()
+    store.add_events([event("e1", severity="info"), event("e2", severity="warning")])
+    now[0] += 23 * 3600
+    asyncio.run(t.refresh())
+    assert open_series(t) == {"e1": "open", "e2": "open"}
+    now[0] += 3600
+    asyncio.run(t.refresh())
+    assert open_series(t) == {"e2": "open"}  # a warning stays until it is back or resolved
+    closed = store.timeline(["e1"])[-1]
+    assert (closed.action, closed.actor, closed.detail) == (
+        "resolved",
+        "driftmon",
+        {"age_seconds": 86400.0},
+    )
+    assert closed.note == "info event closed 24 h after its detection: recorded only"
+
+    t, store, now = tracker({"lifecycle": {"close_info_after": None}})
+    store.add_events([event("e1", severity="info")])
+    now[0] += 30 * 86400
+    asyncio.run(t.refresh())
+    assert open_series(t) == {"e1": "open"}
+
+
 def test_webhook_steps_are_written_once_and_only_for_stored_events() -> None:
     t, store, _ = tracker()
     store.add_events([event("e1")])
