@@ -88,9 +88,9 @@ class Lapsed:
 
 
 def lapsed(events: Iterable[DriftEvent], now: float, after: float) -> list[Lapsed]:
-    """The info events detected at least ``after`` seconds before ``now``. Nobody is told of
-    them (a traffic-mix shift, an improvement, a rollback, a change on thin traffic), so
-    nobody would resolve them: they would stay open, and alerting, for ever.
+    """The info events detected at least ``after`` seconds before ``now``. By default nobody
+    is told of them (a traffic-mix shift, an improvement, a rollback, a change on thin
+    traffic), so nobody would resolve them: they would stay open, and alerting, for ever.
 
     >>> from datetime import UTC, datetime
     >>> from monitor.schema import Interval
