@@ -613,8 +613,8 @@ class Lifecycle(_Section):
     silence_for: Duration = Field(default="4h", description="default expiry of an ack's silence")
     close_info_after: Duration | None = Field(
         default="24h",
-        description="an info event, told to nobody, resolves itself this long after its "
-        "detection; null: it stays open until its rate is back or someone resolves it",
+        description="an info event, told to nobody, resolves itself once a worker has seen it "
+        "open this long; null: it stays open until its rate is back or someone resolves it",
     )
 
 

@@ -8,7 +8,7 @@ into Prometheus series (:class:`EventCollector`) and decides which events have r
 An event *recovers* when its stream's rate, measured only over values seen since the event's
 change point, is back within the event's pre-change interval (the test behind
 ``driftmon_drift_active``, :func:`monitor.detect.within`) and stays there for ``hold`` seconds
-without interruption. An ``info`` event *lapses* a while after its detection (:func:`lapsed`).
+without interruption. An ``info`` event *lapses* once it has been open a while (:class:`Expiry`).
 """
 
 from __future__ import annotations
@@ -73,24 +73,28 @@ class Recovered:
 
 @dataclass(frozen=True)
 class Lapsed:
-    """An info event old enough to close: what to write on its timeline."""
+    """An info event open long enough to close: what to write on its timeline."""
 
     event: DriftEvent
     age: float
 
     @property
     def note(self) -> str:
-        return f"info event closed {self.age / 3600:.3g} h after its detection: recorded only"
+        return f"info event closed after {self.age / 3600:.3g} h open: recorded only"
 
     @property
     def detail(self) -> dict[str, float]:
-        return {"age_seconds": self.age}
+        return {"open_seconds": self.age}
 
 
-def lapsed(events: Iterable[DriftEvent], now: float, after: float) -> list[Lapsed]:
-    """The info events detected at least ``after`` seconds before ``now``. By default nobody
-    is told of them (a traffic-mix shift, an improvement, a rollback, a change on thin
-    traffic), so nobody would resolve them: they would stay open, and alerting, for ever.
+class Expiry:
+    """Which info events have been open ``after`` seconds, by this worker's clock.
+
+    By default nobody is told of an info event (a traffic-mix shift, an improvement, a
+    rollback, a change on thin traffic), so nobody would resolve it: it would stay open, and
+    alerting, for ever. Its age runs from when this worker first saw it open, not from its
+    ``detected_ts``: that is the samples' time, which a replay of old traffic puts in the past.
+    A restarted worker starts counting again.
 
     >>> from datetime import UTC, datetime
     >>> from monitor.schema import Interval
@@ -99,17 +103,22 @@ def lapsed(events: Iterable[DriftEvent], now: float, after: float) -> list[Lapse
     >>> e = DriftEvent(id="e1", segment={}, metric="violation", direction="down",
     ...     detector="adwin", change_offset=0, change_ts=at, detected_ts=at, before=rate,
     ...     after=rate, severity="info")
-    >>> [x.note for x in lapsed([e], at.timestamp() + 86400, after=86400)]
-    ['info event closed 24 h after its detection: recorded only']
-    >>> lapsed([e], at.timestamp() + 3600, after=86400)
-    []
+    >>> x = Expiry(after=86400)
+    >>> x.update([e], now=1000.0), [c.note for c in x.update([e], now=1000.0 + 86400)]
+    ([], ['info event closed after 24 h open: recorded only'])
     """
-    out = []
-    for event in events:
-        age = now - event.detected_ts.timestamp()
-        if event.severity == "info" and age >= after:
-            out.append(Lapsed(event, age))
-    return out
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+        self._seen: dict[str, float] = {}
+
+    def update(self, events: Iterable[DriftEvent], now: float) -> list[Lapsed]:
+        """Feed the open events; returns the info ones open ``after`` seconds (events no
+        longer passed in are forgotten)."""
+        seen = {e.id: self._seen.get(e.id, now) for e in events if e.severity == "info"}
+        self._seen = seen
+        by_id = {e.id: e for e in events}
+        return [Lapsed(by_id[i], now - t) for i, t in seen.items() if now - t >= self.after]
 
 
 class Recovery:

@@ -1,5 +1,5 @@
 """The worker follows its open drift events: a refresh timer, auto-resolve (of recovered
-events, and of info events after ``lifecycle.close_info_after``), and the HTTP endpoints that
+events, and of info events open ``lifecycle.close_info_after``), and the HTTP endpoints that
 change an event's status or record what Alertmanager did with it.
 
 Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
@@ -33,11 +33,11 @@ from faust.web import View
 from monitor.config import Config, duration_seconds
 from monitor.lifecycle import (
     EventCollector,
+    Expiry,
     Lapsed,
     Recovered,
     Recovery,
     Snapshot,
-    lapsed,
     stream_rates,
 )
 from monitor.owners import team_for
@@ -68,6 +68,8 @@ class Tracker:
             duration_seconds(life.resolve_after), self.cfg.detectors.min_samples
         )
         self.silence_for = timedelta(seconds=duration_seconds(life.silence_for))
+        after = life.close_info_after
+        self.expiry = None if after is None else Expiry(duration_seconds(after))
         self._lock = asyncio.Lock()
 
     def team(self, event: DriftEvent) -> str:
@@ -90,9 +92,8 @@ class Tracker:
                 watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
                 back = self.recovery.update(events, stream_rates(events, watches), now)
                 events = await self._resolve(events, back, now)
-            if life.close_info_after is not None:
-                old = lapsed(events, now, duration_seconds(life.close_info_after))
-                events = await self._resolve(events, old, now)
+            if self.expiry is not None:
+                events = await self._resolve(events, self.expiry.update(events, now), now)
             self.collector.snapshot = Snapshot([(e, self.team(e)) for e in events])
 
     async def _resolve(
