@@ -3,7 +3,7 @@ events, and of info events open ``lifecycle.close_info_after``), and the HTTP en
 change an event's status or record what Alertmanager did with it.
 
 Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
-decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery) and
+decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, expiry) and
 :mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
 between them, the store (in a thread, never on the event loop) and Faust's web server.
 
