@@ -60,15 +60,27 @@ def _rate(side: str) -> str:
     return f"{bound('rate')} [95%: {bound('low')} to {bound('high')}] over {samples} samples"
 
 
+def _reverses() -> str:
+    """A line for a change back (a rollback): the event it goes back on and the rate before
+    that one; nothing when the event is not a return."""
+    query = _lifecycle("driftmon_drift_event_reverses_info")
+    which = '{{ with . | first | label "reverses" }}event {{ . }}{{ else }}a change{{ end }}'
+    return (
+        f"{{{{ with {query} | query }}}}\ngoes back on: {which}, from {_rate('earlier')}"
+        "{{ end }}"
+    )
+
+
 def drift_description() -> str:
-    """Rate before → after with 95% intervals and traffic, since when; ids only, no text."""
+    """Rate before → after with 95% intervals and traffic, since when, and for a rollback what
+    it goes back on; ids only, no text."""
     since = _value("driftmon_drift_event_change_timestamp_seconds", "humanizeTimestamp")
     return "\n".join(
         [
             "{{ $labels.metric }} rate went {{ $labels.direction }}",
             f"before: {_rate('before')}",
             f"after: {_rate('after')}",
-            f"since: {since}",
+            f"since: {since}{_reverses()}",
             "owner: team {{ $labels.team }}; acknowledge: driftmon ack {{ $labels.event_id }}"
             " --by NAME",
         ]

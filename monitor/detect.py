@@ -32,6 +32,7 @@ from monitor.schema import (
     DriftEvent,
     Interval,
     Metric,
+    Reversal,
     Severity,
     Verdict,
     event_id,
@@ -107,59 +108,93 @@ def graded(level: Severity, metric: Metric, direction: str, policy: SeverityPoli
 
 @dataclass(frozen=True)
 class Departure:
-    """Where a stream's last change took it from (the rate before it, the direction) and when
-    it was confirmed (epoch seconds): what a later change the other way may return to."""
+    """Where a stream's last change took it from (the rate before it, the direction), when it
+    was confirmed (epoch seconds) and its event: what a later change the other way returns to."""
 
     before: Rate
     direction: str
     at: float
+    event_id: str | None = None
 
     def to_state(self) -> dict[str, Any]:
-        return {"k": self.before.k, "n": self.before.n, "direction": self.direction, "at": self.at}
+        b = self.before
+        return {
+            "k": b.k,
+            "n": b.n,
+            "direction": self.direction,
+            "at": self.at,
+            "event": self.event_id,
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Departure:
-        return cls(Rate.of(state["k"], state["n"]), state["direction"], state["at"])
+        before = Rate.of(state["k"], state["n"])
+        return cls(before, state["direction"], state["at"], state.get("event"))  # older: no id
+
+    def reversal(self) -> Reversal:
+        """What an event that goes back on this departure says of it."""
+        return Reversal(
+            event_id=self.event_id,
+            before=_interval(self.before),
+            detected_ts=datetime.fromtimestamp(self.at, UTC),
+        )
 
 
-def change_severity(
+def returning(
+    departure: Departure | None, change: Change, at: float, policy: SeverityPolicy
+) -> Departure | None:
+    """The departure ``change`` (confirmed at ``at``) goes back on: the stream's previous
+    change, if this one goes the other way within ``policy.returns_within`` of it."""
+    d = _live(departure, at, policy)
+    return d if d is not None and d.direction != change.direction else None
+
+
+def grade(
     change: Change,
-    departure: Departure | None,
-    at: float,
+    metric: Metric,
+    back_to: Departure | None,
+    cause: str | None,
     policy: SeverityPolicy,
     area: str | None = None,
 ) -> Severity:
-    """The severity of ``change``, confirmed at ``at``: against the rate it left, or, when it
-    goes back the other way within ``policy.returns_within`` of the stream's previous change,
-    the milder of that and its size against the rate before that change. A rollback lands
-    where the stream was and is info; a partial one is graded by what it left; an overshoot by
-    how far it lands past the old rate, as if it had come from there.
+    """The severity of a confirmed change, by its size and traffic (:func:`severity`), made
+    milder by three rules: a return (``back_to``, from :func:`returning`) is graded by where it
+    lands too, so a rollback is info, a partial one is graded by what it left and an overshoot
+    by how far past the old rate it lands; a pure traffic-mix shift is info; an improvement is
+    at most ``policy.improvements`` (:func:`graded`).
 
     >>> went_up, policy = Departure(Rate.of(100, 1000), "up", at=0.0), SeverityPolicy()  # 10%
     >>> def back_to(k):
     ...     return Change(offset=0, ts=0.0, before=Rate.of(300, 1000), after=Rate.of(k, 200))
-    >>> [change_severity(back_to(k), went_up, 3600.0, policy) for k in (21, 40, 8)]
+    >>> [grade(back_to(k), "refusal", went_up, None, policy) for k in (21, 40, 8)]
     ['info', 'warning', 'critical']
-    >>> change_severity(back_to(21), went_up, 90000.0, policy)  # a day later: as any change
+    >>> grade(back_to(21), "refusal", None, None, policy)  # not a return: 30% to 10.5%
     'critical'
+    >>> grade(back_to(40), "refusal", None, "mix", policy)
+    'info'
     """
     level = severity(*change.rates, policy, area)
-    d = _live(departure, at, policy)
-    if d is None or d.direction == change.direction:
-        return level
-    return milder(level, severity(d.before, change.after, policy, area))
+    if back_to is not None:
+        level = milder(level, severity(back_to.before, change.after, policy, area))
+    if cause == "mix":
+        level = "info"
+    return graded(level, metric, change.direction, policy)
 
 
 def departed(
-    departure: Departure | None, change: Change, at: float, policy: SeverityPolicy
+    departure: Departure | None,
+    change: Change,
+    at: float,
+    policy: SeverityPolicy,
+    event: str | None = None,
 ) -> Departure | None:
-    """The stream's departure once ``change`` is confirmed. Changes one way keep the first (a
-    rollback lands where the trouble began); a change the other way ends the round trip, so
-    that the next one is graded against its own baseline only: the same regression deployed
-    again after a rollback must not pass for one."""
+    """The stream's departure once ``change`` (of ``event``) is confirmed. Changes one way keep
+    the first (a rollback lands where the trouble began); a change the other way ends the round
+    trip, so that the next one is graded against its own baseline only: the same regression
+    deployed again after a rollback must not pass for one."""
     d = _live(departure, at, policy)
     if d is None:
-        return Departure(change.before, change.direction, at)
+        return Departure(change.before, change.direction, at, event)
     return d if d.direction == change.direction else None
 
 
@@ -449,14 +484,13 @@ class DriftDetection:
         examples = [sid for off, sid in stream.examples if off >= change.offset]
         area = stream.segment.get("policy_area")
         why = stream.attribution(change)
-        at = detected_ts.timestamp()
-        level = change_severity(change, stream.departure, at, self.policy, area)
-        if why is not None and why.cause == "mix":
-            level = "info"
-        level = graded(level, stream.metric, change.direction, self.policy)
-        stream.departure = departed(stream.departure, change, at, self.policy)
+        at, eid = detected_ts.timestamp(), event_id(stream.segment, stream.metric, sample_id)
+        back_to = returning(stream.departure, change, at, self.policy)
+        cause = why.cause if why is not None else None
+        level = grade(change, stream.metric, back_to, cause, self.policy, area)
+        stream.departure = departed(stream.departure, change, at, self.policy, eid)
         return DriftEvent(
-            id=event_id(stream.segment, stream.metric, sample_id),
+            id=eid,
             segment=stream.segment,
             metric=stream.metric,
             direction="up" if change.direction == "up" else "down",
@@ -471,6 +505,7 @@ class DriftDetection:
             threshold=_finite(change.threshold),
             severity=level,
             attribution=why,
+            reverses=back_to.reversal() if back_to is not None else None,
             owner=team_for(self.owners, stream.segment),
             example_ids=examples[-self.cfg.examples :] if self.cfg.examples else [],
         )

@@ -199,18 +199,26 @@ class EventCollector(Collector):
             ),
             "rate": GaugeMetricFamily(
                 "driftmon_drift_event_rate",
-                "Rate before and after the change, with the 95% interval bounds.",
+                "Rate before and after the change, with the 95% interval bounds; for a change "
+                "back (see driftmon_drift_event_reverses_info), side earlier: the rate before "
+                "the change it goes back on.",
                 labels=["event_id", "side", "bound"],
             ),
             "samples": GaugeMetricFamily(
                 "driftmon_drift_event_samples",
-                "Samples behind the rate before and after the change.",
+                "Samples behind the rate before and after the change (and earlier).",
                 labels=["event_id", "side"],
             ),
             "change": GaugeMetricFamily(
                 "driftmon_drift_event_change_timestamp_seconds",
                 "Unix time of the estimated change point.",
                 labels=["event_id"],
+            ),
+            "reverses": GaugeMetricFamily(
+                "driftmon_drift_event_reverses_info",
+                "1 per open event that goes back on an earlier change of its stream (a "
+                "rollback): that change's event id, empty if unknown.",
+                labels=["event_id", "reverses"],
             ),
             "examples": GaugeMetricFamily(
                 "driftmon_drift_event_examples_info",
@@ -232,7 +240,11 @@ def _add(families: dict[str, GaugeMetricFamily], e: DriftEvent, team: str, now: 
     model, surface, locale, area = segment_labels(e.segment)
     open_values = [e.id, model, surface, locale, area, e.metric, e.direction, e.severity]
     families["open"].add_metric([*open_values, team, e.status], 1.0)
-    for side, interval in (("before", e.before), ("after", e.after)):
+    sides = [("before", e.before), ("after", e.after)]
+    if e.reverses is not None:
+        sides.append(("earlier", e.reverses.before))
+        families["reverses"].add_metric([e.id, e.reverses.event_id or ""], 1.0)
+    for side, interval in sides:
         for bound in ("rate", "low", "high"):
             families["rate"].add_metric([e.id, side, bound], getattr(interval, bound))
         families["samples"].add_metric([e.id, side], interval.n)

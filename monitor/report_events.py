@@ -145,6 +145,7 @@ def event_entries(
                 "before": _side(e.before),
                 "after": _side(e.after),
                 "cause": e.attribution.cause if e.attribution else None,
+                "reverses": e.reverses.event_id if e.reverses else None,
                 "example_ids": list(e.example_ids),
                 "timeline": timeline_summary(e, by_event.get(e.id, [])),
                 "exemplars": exemplars_for(e, pool, *window),

@@ -70,6 +70,13 @@ def _timeline(t: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _back(event: dict[str, Any], number: dict[str, str]) -> str:
+    """For a change back (a rollback): which event it goes back on, by its number here."""
+    if not event.get("reverses"):
+        return ""
+    return f"; goes back on {number.get(event['reverses'], event['reverses'])}"
+
+
 def tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     """The report's sections as (title, header, rows) of text cells, shared by HTML and MD."""
     head = [
@@ -85,12 +92,13 @@ def tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
         ]
         for r in report["headline"]
     ]
+    number = {e["id"]: f"E{i}" for i, e in enumerate(report["events"], 1)}
     events = [
         [
             f"E{i}",
             segment(e["segment"]),
             f"{e['metric']} {'↑' if e['direction'] == 'up' else '↓'}",
-            f"{rate(e['before'])} → {rate(e['after'])}",
+            f"{rate(e['before'])} → {rate(e['after'])}" + _back(e, number),
             e["change_ts"],
             e["detected_ts"],
             e["severity"],

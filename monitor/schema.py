@@ -221,6 +221,17 @@ class Attribution(_Strict):
     cause: Literal["mix", "behaviour", "both"]
 
 
+class Reversal(_Strict):
+    """The earlier change of the same stream that a change goes back on (a rollback, partial
+    or overshooting): its event, the rate before it, and when it was detected."""
+
+    model_config = ConfigDict(strict=False, extra="ignore", frozen=True)  # JSON columns give text
+
+    event_id: str | None  # None for a change restored from a checkpoint that did not keep it
+    before: Interval
+    detected_ts: datetime
+
+
 class DriftEvent(_Strict):
     """One confirmed change of one metric in one segment; ``id`` makes writes idempotent."""
 
@@ -242,6 +253,7 @@ class DriftEvent(_Strict):
     example_ids: list[str] = Field(default_factory=list)
     status: EventStatus = "open"
     attribution: Attribution | None = None
+    reverses: Reversal | None = None
 
     def describe(self) -> str:
         """One readable line: what moved, where, how much, since when. No sample text."""
@@ -255,6 +267,12 @@ class DriftEvent(_Strict):
             f"detected {self.detected_ts.astimezone(UTC):%H:%M:%S}Z "
             f"· {self.severity} · owner {self.owner or '-'} · event {self.id}"
             + (f" · cause {self.attribution.cause}" if self.attribution else "")
+            + (
+                f" · reverses {self.reverses.event_id or 'a change'} "
+                f"(was {self.reverses.before.rate:.1%})"
+                if self.reverses
+                else ""
+            )
         )
 
 

@@ -40,6 +40,7 @@ from monitor.schema import (
     EventStatus,
     Interval,
     Metric,
+    Reversal,
     Severity,
     TimelineAction,
     TimelineEntry,
@@ -163,6 +164,7 @@ class DriftEventRow(Base):
         UTCDateTime, server_default=sa.func.current_timestamp()
     )
     attribution: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    reverses: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class TimelineRow(Base):
@@ -300,6 +302,7 @@ def _event_values(event: DriftEvent) -> dict[str, Any]:
         "example_ids": list(event.example_ids),
         "status": event.status,
         "attribution": event.attribution.model_dump() if event.attribution else None,
+        "reverses": event.reverses.model_dump(mode="json") if event.reverses else None,
     }
     for side, interval in (("before", event.before), ("after", event.after)):
         for name in ("rate", "low", "high", "n", "k"):
@@ -332,6 +335,7 @@ def _event_from(row: sa.Row[Any]) -> DriftEvent:
         example_ids=m["example_ids"],
         status=m["status"],
         attribution=Attribution.model_validate(m["attribution"]) if m["attribution"] else None,
+        reverses=Reversal.model_validate(m["reverses"]) if m["reverses"] else None,
     )
 
 

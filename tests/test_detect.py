@@ -14,7 +14,7 @@ from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.stats import change_point, wilson
 from monitor.config import Detectors, Owners, SeverityPolicy
-from monitor.detect import Departure, DriftDetection, change_severity, departed, observations
+from monitor.detect import Departure, DriftDetection, departed, grade, observations, returning
 from monitor.schema import PromptHarm, RefusalScore, Verdict
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
@@ -228,17 +228,25 @@ def round_trip(policy: SeverityPolicy | None = None, restart_at: int | None = No
             detection.restore(saved)
         p = 0.3 if (6000 <= i < 12_000 or i >= 18_000) else 0.1
         events += detection.observe(verdict(i, rng.random() < p))
-    return [(e.direction, e.severity) for e in events]
+    return events
 
 
 def test_a_rollback_is_a_return_and_the_same_regression_again_is_graded_afresh() -> None:
-    (up, up_level), back, again = round_trip()
+    events = round_trip()
+    (up, up_level), back, again = [(e.direction, e.severity) for e in events]
     assert (up, back, again[0]) == ("up", ("down", "info"), "up")
     assert up_level != "info" and again[1] != "info"
-    assert round_trip(restart_at=9000) == [(up, up_level), back, again], "kept across a restart"
+    # the rollback says what it goes back on; the redeploy goes back on nothing
+    reverses = events[1].reverses
+    assert reverses is not None and reverses.event_id == events[0].id
+    assert reverses.before == events[0].before and reverses.detected_ts == events[0].detected_ts
+    assert events[0].reverses is None and events[2].reverses is None
+    assert "reverses " + events[0].id in events[1].describe()
+    assert round_trip(restart_at=9000) == events, "kept across a restart"
     # the rollback graded like any change: the rule off, or the rollback too late for it
-    assert round_trip(SeverityPolicy(returns_within=None))[1] != ("down", "info")
-    assert round_trip(SeverityPolicy(returns_within="1h"))[1] != ("down", "info")
+    for late in (SeverityPolicy(returns_within=None), SeverityPolicy(returns_within="1h")):
+        back = round_trip(late)[1]
+        assert back.severity != "info" and back.reverses is None
 
 
 def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> None:
@@ -248,17 +256,20 @@ def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> 
     def up_to(k: int) -> Change:
         return Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(k, 400))
 
+    def level(change: Change, at: float) -> str:
+        return grade(change, "violation", returning(fell, change, at, policy), None, policy)
+
     # back to 2.25%; up to 3% (x1.5 on 2%); up to 5% (x2.5 on 2%): as if they came from 2%
-    assert [change_severity(up_to(k), fell, 60.0, policy) for k in (9, 12, 20)] == [
-        "info",
-        "warning",
-        "critical",
-    ]
-    assert change_severity(up_to(9), fell, 90_000.0, policy) == "critical"  # a day on: x2.25 on 1%
+    assert [level(up_to(k), 60.0) for k in (9, 12, 20)] == ["info", "warning", "critical"]
+    assert level(up_to(9), 90_000.0) == "critical"  # a day on: x2.25 on 1%
+    assert returning(fell, up_to(9), 90_000.0, policy) is None
     assert departed(fell, up_to(9), 60.0, policy) is None  # the next change starts afresh
     lower = Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(2, 400))
-    assert departed(fell, lower, 60.0, policy) is fell  # further down: still from 2%
-    assert departed(fell, lower, 90_000.0, policy) == Departure(lower.before, "down", 90_000.0)
+    assert returning(fell, lower, 60.0, policy) is None  # further down is no return
+    assert departed(fell, lower, 60.0, policy, "e2") is fell  # still from 2%, and from e1
+    assert departed(fell, lower, 90_000.0, policy, "e2") == Departure(
+        lower.before, "down", 90_000.0, "e2"
+    )
 
 
 def test_a_restored_detection_continues_exactly_where_it_stopped() -> None:

@@ -26,7 +26,7 @@ from monitor.config import Detectors, parse_config
 from monitor.detect import DriftDetection
 from monitor.lifecycle import EventCollector, Recovery, Snapshot, since_change, stream_rates
 from monitor.respond import acknowledge, resolve
-from monitor.schema import DriftEvent, Interval, RefusalScore, Verdict
+from monitor.schema import DriftEvent, Interval, RefusalScore, Reversal, Verdict
 from monitor.silences import Alertmanager
 from monitor.store import Store, StoreError, UnknownEventError
 from monitor.testing import ListStore
@@ -299,6 +299,7 @@ def test_event_collector_exports_each_open_event() -> None:
     assert change == (T0 - timedelta(minutes=5)).timestamp()
     info = "driftmon_drift_event_examples_info"
     assert scrape_value(registry, info, event_id="e1", examples="s-1,s-2,s-3") == 1.0
+    assert scrape_value(registry, rate, event_id="e1", side="earlier", bound="rate") is None
     unacked = "driftmon_drift_event_unacknowledged_seconds"
     assert scrape_value(registry, unacked, event_id="e1", team="cyber") == 90.0
     now[0] += 30  # the age grows between refreshes
@@ -309,6 +310,17 @@ def test_event_collector_exports_each_open_event() -> None:
     assert scrape_value(registry, unacked, event_id="e1", team="cyber") is None
     acked_labels = open_labels | {"status": "acknowledged"}
     assert scrape_value(registry, "driftmon_drift_event_open", **acked_labels) == 1.0
+
+    earlier = Interval(rate=0.3, low=0.28, high=0.32, n=2000, k=600)
+    back = e.model_copy(
+        update={"reverses": Reversal(event_id="e0", before=earlier, detected_ts=T0)}
+    )
+    collector.snapshot = Snapshot([(back, "cyber")])  # a rollback of e0: what it goes back on
+    reverses = "driftmon_drift_event_reverses_info"
+    assert scrape_value(registry, reverses, event_id="e1", reverses="e0") == 1.0
+    assert scrape_value(registry, rate, event_id="e1", side="earlier", bound="high") == 0.32
+    samples = "driftmon_drift_event_samples"
+    assert scrape_value(registry, samples, event_id="e1", side="earlier") == 2000
 
     collector.snapshot = Snapshot()  # resolved: every series of the event is gone
     names = [s.name for m in registry.collect() for s in m.samples]

@@ -22,9 +22,9 @@ from monitor.config import parse_config
 from monitor.counts import COUNTERS, CountRow
 from monitor.report import Scope, Week, build, load
 from monitor.report_job import due_week, expire_exemplars, post, run_scheduled, slack_payload
-from monitor.report_render import render_html, render_markdown, write
+from monitor.report_render import render_html, render_markdown, tables, write
 from monitor.reportdata import ClassifierRow, DlqRow, Exemplar, ReportRows
-from monitor.schema import DriftEvent, Interval
+from monitor.schema import DriftEvent, Interval, Reversal
 from monitor.store import Store
 
 WEEK = Week.parse("2026-W47")
@@ -250,6 +250,21 @@ def test_opposite_moves_are_questions() -> None:
     report = build(ReportInput(WEEK, Scope(), rows, [], [], [], [], [], NOW))
     [move] = [o for o in report["questions"]["opposite_moves"] if o["policy_area"] == "all"]
     assert move["over_refusal"] == pytest.approx(0.15) and move["under_refusal"] < 0
+
+
+def test_a_rollback_names_the_event_it_goes_back_on() -> None:
+    from monitor.report import ReportInput
+
+    up = event("e1", "atlas-2", 1)
+    went = Reversal(event_id="e1", before=up.before, detected_ts=up.detected_ts)
+    back = event("e2", "atlas-2", 2, reverses=went).model_copy(update={"direction": "down"})
+    lost = event("e3", "atlas-3", 3, reverses=went.model_copy(update={"event_id": "e0"}))
+    report = build(ReportInput(WEEK, Scope(), [], [back, lost, up], [], [], [], [], NOW))
+    assert [e["reverses"] for e in report["events"]] == [None, "e1", "e0"]
+    [rows] = [rows for title, _, rows in tables(report) if title == "Drift events"]
+    moves = [row[3] for row in rows]
+    assert moves[1].endswith("; goes back on E1") and "goes back" not in moves[0]
+    assert moves[2].endswith("; goes back on e0")  # not in this week's report: its id
 
 
 def test_a_week_without_traffic_is_a_short_report(store: Store, tmp_path: Path) -> None:

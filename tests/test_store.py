@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 
 from monitor import migrate
 from monitor.counts import CountRow
-from monitor.schema import DriftEvent, Interval
+from monitor.schema import DriftEvent, Interval, Reversal
 from monitor.store import Store, StoreError, metadata
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-HEAD = "0004"  # the newest revision in alembic/versions
+HEAD = "0005"  # the newest revision in alembic/versions
 
 
 # --- migrations ----------------------------------------------------------------------------
@@ -165,7 +165,9 @@ def test_an_unknown_revision_is_a_store_error(sqlite_url: str) -> None:
 
 
 def test_an_event_reads_back_equal_with_utc_timestamps(store: Store) -> None:
-    original = event()
+    earlier = Interval(rate=0.05, low=0.04, high=0.06, n=3000, k=150)
+    went_at = datetime(2025, 3, 1, 9, tzinfo=PLUS_TWO)
+    original = event(reverses=Reversal(event_id="e0", before=earlier, detected_ts=went_at))
     sparse = event(
         "e2",
         segment={"model": "nimbus-1", "policy_area": "cyber"},
@@ -181,6 +183,7 @@ def test_an_event_reads_back_equal_with_utc_timestamps(store: Store) -> None:
         for ts in (read.change_ts, read.detected_ts):
             assert ts.tzinfo is not None and ts.utcoffset() == timedelta(0)
     assert store.events()[0].change_ts == datetime(2025, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    assert store.events()[0].reverses.detected_ts == datetime(2025, 3, 1, 7, tzinfo=UTC)
 
 
 def test_adding_the_same_event_twice_stores_it_once(store: Store) -> None:
