@@ -27,10 +27,11 @@ def _rate(selector: str) -> str:
     return f"sum(rate(driftmon_verdicts_total{{{SEG}, {selector}}}[$__rate_interval]))"
 
 
-def _event_value(metric: str, selector: str) -> str:
-    """One lifecycle value per event of this segment, labelled by event_id only."""
+def _event_value(metric: str, selector: str, by: str = "event_id") -> str:
+    """One lifecycle value per event of this segment, labelled by ``by`` (event_id, and for
+    an info series the label it carries)."""
     return (
-        f"max by (event_id) ({metric}{{{selector}}})\n"
+        f"max by ({by}) ({metric}{{{selector}}})\n"
         f"and on (event_id) max by (event_id) (driftmon_drift_event_open{{{SEG}}})"
     )
 
@@ -40,7 +41,8 @@ def _events(y: int) -> list:
         p.table(
             "Drift events in this segment",
             "Open and acknowledged drift events of the selected segment: which rate moved, "
-            "from what to what, since when, and who owns it.",
+            "from what to what, since when, and who owns it. A change back (a rollback) names "
+            "the event it goes back on and the rate before that event's change.",
             [
                 p.target(EVENT_OPEN, table=True),
                 p.target(
@@ -55,6 +57,14 @@ def _events(y: int) -> list:
                     "1000 * " + _event_value("driftmon_drift_event_change_timestamp_seconds", ""),
                     table=True,
                 ),
+                p.target(
+                    _event_value("driftmon_drift_event_reverses_info", "", "event_id, reverses"),
+                    table=True,
+                ),
+                p.target(
+                    _event_value("driftmon_drift_event_rate", 'side="earlier", bound="rate"'),
+                    table=True,
+                ),
             ],
             p.at(0, y, 24, 6),
             columns={
@@ -67,9 +77,16 @@ def _events(y: int) -> list:
                 "team": "Owner",
                 "status": "Status",
                 "event_id": "Event",
+                "reverses": "Goes back on",
+                "Value #F": "Rate before that",
             },
             colours={"severity": p.SEVERITY_COLOURS, "status": p.STATUS_COLOURS},
-            units={"Value #B": p.SHARE, "Value #C": p.SHARE, "Value #D": "dateTimeAsIso"},
+            units={
+                "Value #B": p.SHARE,
+                "Value #C": p.SHARE,
+                "Value #D": "dateTimeAsIso",
+                "Value #F": p.SHARE,
+            },
         )
     ]
 

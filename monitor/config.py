@@ -557,9 +557,13 @@ class Alerting(_Section):
 
 
 class Drift(_Section):
-    """A drift the simulator injects: the chosen metric's rate in the chosen segment × factor."""
+    """A drift the simulator injects: the chosen metric's rate in the chosen segment × factor,
+    from ``after_seconds`` on, and until ``until_seconds`` if set (a rollback)."""
 
     after_seconds: float = Field(default=150.0, ge=0)
+    until_seconds: float | None = Field(
+        default=None, gt=0, description="the drift ends here (a rollback); null: it lasts"
+    )
     model: str | None = "atlas-2"
     surface: str | None = "chat"
     locale: str | None = None
@@ -568,6 +572,15 @@ class Drift(_Section):
     policy_area: str | None = Field(
         default=None, description="only samples of this policy area (violation drifts only)"
     )
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Drift:
+        if self.until_seconds is not None and self.until_seconds <= self.after_seconds:
+            raise ValueError(
+                f"until_seconds ({self.until_seconds:g}) must come after after_seconds "
+                f"({self.after_seconds:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _area_needs_violation(self) -> Drift:

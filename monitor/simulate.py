@@ -158,6 +158,7 @@ class TrafficSimulator:
         return (
             drift is not None
             and offset >= drift.after_seconds
+            and (drift.until_seconds is None or offset < drift.until_seconds)
             and (drift.model is None or drift.model == model)
             and (drift.surface is None or drift.surface == surface)
             and (drift.locale is None or drift.locale == locale)

@@ -119,6 +119,7 @@ def _run(
             console.print(
                 f"traffic {cfg.simulator.rate:g} samples/s; after {drift.after_seconds:g}s the "
                 f"{drift.metric} rate of {where or 'all traffic'} is multiplied by {drift.factor:g}"
+                + (f" until {drift.until_seconds:g}s" if drift.until_seconds is not None else "")
             )
         publisher = threading.Thread(
             target=publish_simulation,

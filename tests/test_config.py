@@ -29,6 +29,7 @@ def test_defaults_need_no_file() -> None:
         ({"detectors": {"name": "adwin", "params": {"arl0": 5}}}, "no parameter"),
         ({"store": {"url": "mysql://x"}}, "store.url"),
         ({"simulator": {"models": {"a": -1}}}, "simulator.models"),
+        ({"simulator": {"drift": {"after_seconds": 60, "until_seconds": 30}}}, "simulator.drift"),
         ({"segments": {"allow": {"colour": ["red"]}}}, "segments.allow"),
         ({"worker": {"typo_key": 1}}, "worker.typo_key"),
     ],

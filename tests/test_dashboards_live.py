@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 
 PROMETHEUS = shutil.which("prometheus")
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
-SAMPLES = 6_000  # 60 simulated seconds at 100/s; the drift starts at 30 s
+SAMPLES = 11_000  # 110 simulated seconds at 100/s; the drift lasts from 30 s to 70 s
 PICTURES = os.environ.get("DRIFTMON_DASHBOARD_PICTURES")  # also copy the PNGs here
 
 
@@ -64,7 +64,13 @@ def scenario(store_url: str, broker: dict[str, object]) -> Config:
                 "surfaces": {"chat": 0.7, "api": 0.3},
                 "locales": {"en-US": 0.8, "fr-FR": 0.2},
                 "refusal_harmful": 0.3,
-                "drift": {"after_seconds": 30, "model": "atlas-2", "surface": "chat"},
+                # A drift from 30 s, rolled back at 70 s: the rollback's panels need data too.
+                "drift": {
+                    "after_seconds": 30,
+                    "until_seconds": 70,
+                    "model": "atlas-2",
+                    "surface": "chat",
+                },
             },
         }
     )

@@ -280,6 +280,15 @@ def test_refusal_drift_multiplies_the_segment_refusal_rate_after_the_change() ->
         assert 0.85 < harmful_ratio < 1.15  # the drift changes behaviour, not the traffic mix
 
 
+def test_a_drift_with_an_end_is_rolled_back_there() -> None:
+    drift = Drift(after_seconds=20.0, until_seconds=40.0, model=None, surface=None)
+    messages = TrafficSimulator(Simulator(rate=100.0, drift=drift), START).take(6_000)
+    drifted = {m.offset_seconds for m in messages if m.truth is not None and m.truth["drifted"]}
+    assert drifted and min(drifted) >= 20.0 and max(drifted) < 40.0
+    assert len(drifted) > 0.9 * 20 * 100  # bad messages have no truth
+    assert Drift(after_seconds=20.0).until_seconds is None  # by default a drift lasts
+
+
 def test_violation_drift_multiplies_the_segment_violation_rate() -> None:
     drift = Drift(
         after_seconds=30.0, model=None, surface=None, locale="fr-FR", metric="violation", factor=1.8
