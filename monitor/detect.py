@@ -135,7 +135,7 @@ class Departure:
         """What an event that goes back on this departure says of it."""
         return Reversal(
             event_id=self.event_id,
-            before=_interval(self.before),
+            before=interval(self.before),
             detected_ts=datetime.fromtimestamp(self.at, UTC),
         )
 
@@ -152,21 +152,22 @@ def returning(
 def grade(
     change: Change,
     metric: Metric,
-    back_to: Departure | None,
+    returns_to: Rate | None,
     cause: str | None,
     policy: SeverityPolicy,
     area: str | None = None,
 ) -> Severity:
     """The severity of a confirmed change, by its size and traffic (:func:`severity`), made
-    milder by three rules: a return (``back_to``, from :func:`returning`) is graded by where it
-    lands too, so a rollback is info, a partial one is graded by what it left and an overshoot
-    by how far past the old rate it lands; a pure traffic-mix shift is info; an improvement is
-    at most ``policy.improvements`` (:func:`graded`).
+    milder by three rules: a return (to ``returns_to``, the rate before the change it goes
+    back on, :func:`returning`) is graded by where it lands too, so a rollback is info, a
+    partial one is graded by what it left and an overshoot by how far past the old rate it
+    lands; a pure traffic-mix shift is info; an improvement is at most
+    ``policy.improvements`` (:func:`graded`).
 
-    >>> went_up, policy = Departure(Rate.of(100, 1000), "up", at=0.0), SeverityPolicy()  # 10%
+    >>> was, policy = Rate.of(100, 1000), SeverityPolicy()  # 10% before the stream went up
     >>> def back_to(k):
     ...     return Change(offset=0, ts=0.0, before=Rate.of(300, 1000), after=Rate.of(k, 200))
-    >>> [grade(back_to(k), "refusal", went_up, None, policy) for k in (21, 40, 8)]
+    >>> [grade(back_to(k), "refusal", was, None, policy) for k in (21, 40, 8)]
     ['info', 'warning', 'critical']
     >>> grade(back_to(21), "refusal", None, None, policy)  # not a return: 30% to 10.5%
     'critical'
@@ -174,11 +175,37 @@ def grade(
     'info'
     """
     level = severity(*change.rates, policy, area)
-    if back_to is not None:
-        level = milder(level, severity(back_to.before, change.after, policy, area))
+    if returns_to is not None:
+        level = milder(level, severity(returns_to, change.after, policy, area))
     if cause == "mix":
         level = "info"
     return graded(level, metric, change.direction, policy)
+
+
+def regrade(event: DriftEvent, since: Rate, policy: SeverityPolicy) -> Severity:
+    """``event``'s severity on the evidence ``since`` its change point, by the rules it was
+    graded by when detected (:func:`grade`). A change is graded on the values that confirmed
+    it, and the bigger it is the fewer they are: too few for ``critical`` (200 by default), so
+    a tripled refusal rate caught on 60 values is a warning that only more values can raise.
+    A rate no longer on the event's side of the rate before it earns nothing above info.
+
+    >>> from monitor.schema import Interval
+    >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> e = DriftEvent(id="e1", segment={}, metric="refusal", direction="up", detector="x",
+    ...     change_offset=0, change_ts=at, detected_ts=at, severity="warning",
+    ...     before=interval(Rate.of(100, 1000)), after=interval(Rate.of(18, 60)))
+    >>> [regrade(e, Rate.of(k, n), SeverityPolicy()) for k, n in ((90, 300), (15, 300))]
+    ['critical', 'info']
+    """
+    before = Rate.of(event.before.k, event.before.n)
+    change = Change(event.change_offset, event.change_ts.timestamp(), before, since)
+    if change.direction != event.direction:
+        return "info"
+    r = event.reverses
+    returns_to = None if r is None else Rate.of(r.before.k, r.before.n)
+    cause = event.attribution.cause if event.attribution is not None else None
+    area = event.segment.get("policy_area")
+    return grade(change, event.metric, returns_to, cause, policy, area)
 
 
 def departed(
@@ -227,7 +254,8 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _interval(rate: Rate) -> Interval:
+def interval(rate: Rate) -> Interval:
+    """``rate`` as an event carries it: the rate, its 95% interval and the counts."""
     return Interval(rate=rate.rate, low=rate.low, high=rate.high, n=rate.n, k=rate.k)
 
 
@@ -487,7 +515,8 @@ class DriftDetection:
         at, eid = detected_ts.timestamp(), event_id(stream.segment, stream.metric, sample_id)
         back_to = returning(stream.departure, change, at, self.policy)
         cause = why.cause if why is not None else None
-        level = grade(change, stream.metric, back_to, cause, self.policy, area)
+        returns_to = back_to.before if back_to is not None else None
+        level = grade(change, stream.metric, returns_to, cause, self.policy, area)
         stream.departure = departed(stream.departure, change, at, self.policy, eid)
         return DriftEvent(
             id=eid,
@@ -499,8 +528,8 @@ class DriftDetection:
             change_offset=change.offset,
             change_ts=datetime.fromtimestamp(change.ts, UTC),
             detected_ts=detected_ts,
-            before=_interval(change.before),
-            after=_interval(change.after),
+            before=interval(change.before),
+            after=interval(change.after),
             statistic=_finite(change.statistic),
             threshold=_finite(change.threshold),
             severity=level,

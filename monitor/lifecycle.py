@@ -9,20 +9,24 @@ An event *recovers* when its stream's rate, measured only over values seen since
 change point, is back within the event's pre-change interval (the test behind
 ``driftmon_drift_active``, :func:`monitor.detect.within`) and stays there for ``hold`` seconds
 without interruption. An ``info`` event *lapses* once it has been open a while (:class:`Expiry`).
+An event is *regraded* when the same rate grades it graver than it was at detection
+(:func:`regraded`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from detectors.rate import Rate, RateWatch
-from monitor.detect import within
+from monitor.config import SEVERITIES, SeverityPolicy
+from monitor.detect import regrade, within
 from monitor.metrics import segment_labels
-from monitor.schema import DriftEvent, segment_key
+from monitor.schema import DriftEvent, Severity, segment_key
 
 RECENT = 500  # values behind "the rate now", as for driftmon_detector_current_rate
 EXAMPLES_IN_LABEL = 3  # sample ids in the examples_info label: enough to start, bounded
@@ -169,6 +173,50 @@ class Recovery:
                 done.append(Recovered(event, rate, since))
         self._back_since = seen
         return done
+
+
+@dataclass(frozen=True)
+class Regraded:
+    """An open event that the values since its change grade graver: what to store and say."""
+
+    event: DriftEvent
+    severity: Severity
+    rate: Rate
+
+    @property
+    def note(self) -> str:
+        a = self.event.after
+        return (
+            f"{self.event.severity} → {self.severity}: {self.rate.rate:.2%} over "
+            f"{self.rate.n} values since the change (detected at {a.rate:.2%} over {a.n})"
+        )
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        a = self.event.after
+        return {
+            "from": self.event.severity,
+            "rate": self.rate.rate,
+            "n": self.rate.n,
+            "detected_after": {"rate": a.rate, "n": a.n, "k": a.k},
+        }
+
+
+def regraded(
+    events: Iterable[DriftEvent], rates: Mapping[str, Rate | None], policy: SeverityPolicy
+) -> list[Regraded]:
+    """The open events that their current rate (by event id, as for :class:`Recovery`) grades
+    graver than they are (:func:`monitor.detect.regrade`); never milder: a page once sent
+    stands until the event is resolved."""
+    out = []
+    for event in events:
+        rate = rates.get(event.id)
+        if rate is None:
+            continue
+        level = regrade(event, rate, policy)
+        if SEVERITIES.index(level) < SEVERITIES.index(event.severity):
+            out.append(Regraded(event, level, rate))
+    return out
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def _side(i: Interval) -> dict[str, Any]:
 
 
 def timeline_summary(event: DriftEvent, entries: list[TimelineEntry]) -> dict[str, Any]:
-    """When the event was notified, acknowledged (after how long), escalated, resolved."""
+    """When the event was notified, acknowledged (after how long), escalated, regraded,
+    resolved."""
 
     def first(action: str) -> TimelineEntry | None:
         return next((e for e in entries if e.action == action), None)
@@ -49,6 +50,7 @@ def timeline_summary(event: DriftEvent, entries: list[TimelineEntry]) -> dict[st
         "ack_after_detection_s": after(acked, event.detected_ts),
         "ack_after_notification_s": after(acked, notified.at if notified else None),
         "escalated_at": [iso(e.at) for e in escalated],
+        "regraded_at": [iso(e.at) for e in entries if e.action == "regraded"],
         "resolved_at": iso(resolved.at) if resolved else None,
         "resolved_by": resolved.actor if resolved else None,
         "entries": [

@@ -57,6 +57,7 @@ def _timeline(t: dict[str, Any]) -> str:
     parts = []
     if t["notified_at"]:
         parts.append(f"notified {t['notified_at']}")
+    parts += [f"regraded {at}" for at in t.get("regraded_at", [])]
     if t["acknowledged_at"]:
         parts.append(
             f"acknowledged by {t['acknowledged_by'] or '-'} after "

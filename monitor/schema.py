@@ -21,7 +21,9 @@ Metric = Literal["refusal", "over_refusal", "under_refusal", "violation"]
 Direction = Literal["up", "down"]
 Severity = Literal["critical", "warning", "info"]
 EventStatus = Literal["open", "acknowledged", "resolved"]
-TimelineAction = Literal["detected", "notified", "acknowledged", "escalated", "resolved"]
+TimelineAction = Literal[
+    "detected", "notified", "acknowledged", "escalated", "resolved", "regraded"
+]
 
 METRICS: tuple[Metric, ...] = ("refusal", "over_refusal", "under_refusal", "violation")
 CATEGORIES: tuple[str, ...] = (

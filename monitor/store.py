@@ -671,6 +671,47 @@ class Store:
             event_id, ("open", "acknowledged"), "resolved", by, note, at, detail
         )
 
+    def regrade(
+        self,
+        event_id: str,
+        severity: Severity,
+        after: Interval,
+        at: datetime,
+        note: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Raise a not yet resolved event to ``severity``, with ``after`` the evidence it now
+        rests on, and say so on its timeline (actor ``driftmon``), in one transaction. False,
+        and nothing written, if it is resolved or already as grave (another worker was first).
+        """
+        graver_first = get_args(Severity)
+        milder = graver_first[graver_first.index(severity) + 1 :]
+        values = {
+            f"after_{name}": getattr(after, name) for name in ("rate", "low", "high", "n", "k")
+        }
+        update = (
+            sa.update(EVENTS)
+            .where(
+                EVENTS.c.id == event_id,
+                EVENTS.c.status != "resolved",
+                EVENTS.c.severity.in_(milder),
+            )
+            .values(severity=severity, **values)
+        )
+        entry = TimelineEntry(
+            event_id=event_id,
+            action="regraded",
+            at=at,
+            actor="driftmon",
+            note=note,
+            detail=dict(detail) if detail is not None else None,
+        )
+        with self._transaction(f"regrading event {event_id!r} {severity}") as conn:
+            if conn.execute(update).rowcount != 1:
+                return False
+            conn.execute(sa.insert(TIMELINE), [_timeline_values(entry)])
+            return True
+
     def _transition(
         self,
         event_id: str,

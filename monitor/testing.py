@@ -13,14 +13,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from kafka import KafkaConsumer
 
 from monitor.counts import CountRow, combine
 from monitor.reportdata import ReportRows
 from monitor.run import WorkerProcess, scrape
-from monitor.schema import DriftEvent, EventStatus, TimelineAction, TimelineEntry
+from monitor.schema import (
+    DriftEvent,
+    EventStatus,
+    Interval,
+    Severity,
+    TimelineAction,
+    TimelineEntry,
+)
 from monitor.store import Transition, UnknownEventError
 
 __all__ = ["ListStore", "WorkerProcess", "consume", "metric_value", "wait_until"]
@@ -107,6 +114,25 @@ class ListStore:
         detail: dict[str, Any] | None = None,
     ) -> Transition:
         return self._move(event_id, ("open", "acknowledged"), "resolved", by, note, at, detail)
+
+    def regrade(
+        self,
+        event_id: str,
+        severity: Severity,
+        after: Interval,
+        at: datetime,
+        note: str,
+        detail: dict[str, Any] | None = None,
+    ) -> bool:
+        event = self.saved.get(event_id)
+        order = get_args(Severity)
+        if event is None or event.status == "resolved":
+            return False
+        if order.index(event.severity) <= order.index(severity):
+            return False
+        self.saved[event_id] = event.model_copy(update={"severity": severity, "after": after})
+        self.add_timeline(event_id, "regraded", at, "driftmon", note, detail)
+        return True
 
     def _move(
         self,

@@ -1,9 +1,10 @@
 """The worker follows its open drift events: a refresh timer, auto-resolve (of recovered
-events, and of info events open ``lifecycle.close_info_after``), and the HTTP endpoints that
-change an event's status or record what Alertmanager did with it.
+events, and of info events open ``lifecycle.close_info_after``), the regrade of events that
+more evidence makes graver, and the HTTP endpoints that change an event's status or record
+what Alertmanager did with it.
 
 Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
-decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, expiry) and
+decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, regrade, expiry) and
 :mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
 between them, the store (in a thread, never on the event loop) and Faust's web server.
 
@@ -31,13 +32,16 @@ import faust
 from faust.web import View
 
 from monitor.config import Config, duration_seconds
+from monitor.detect import interval
 from monitor.lifecycle import (
     EventCollector,
     Expiry,
     Lapsed,
     Recovered,
     Recovery,
+    Regraded,
     Snapshot,
+    regraded,
     stream_rates,
 )
 from monitor.owners import team_for
@@ -77,7 +81,8 @@ class Tracker:
         return team_for(self.cfg.owners, event.segment)
 
     async def refresh(self) -> None:
-        """Reload open events; resolve the recovered ones; publish the rest as metrics."""
+        """Reload open events; resolve the recovered ones, raise the ones more evidence makes
+        graver, close the lapsed info ones; publish the rest as metrics."""
         async with self._lock:
             try:
                 events = await asyncio.to_thread(self.p.store.open_events)
@@ -88,11 +93,13 @@ class Tracker:
             self.p.metrics.store_up.set(1)
             life = self.cfg.lifecycle
             now = self.clock()
+            watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
+            rates = stream_rates(events, watches)
             if life.auto_resolve:
-                watches = {key: stream.watch for key, stream in self.p.detection.streams.items()}
-                back = self.recovery.update(events, stream_rates(events, watches), now)
+                back = self.recovery.update(events, rates, now)
                 events = await self._resolve(events, back, now)
-            if self.expiry is not None:
+            events = await self._regrade(events, regraded(events, rates, self.cfg.severity), now)
+            if self.expiry is not None:  # after the regrade: a raised info event stays open
                 events = await self._resolve(events, self.expiry.update(events, now), now)
             self.collector.snapshot = Snapshot([(e, self.team(e)) for e in events])
 
@@ -114,6 +121,26 @@ class Tracker:
                 log.warning("drift event %s resolved: %s", c.event.id, c.note)
             done.add(c.event.id)
         return [e for e in events if e.id not in done]
+
+    async def _regrade(
+        self, events: list[DriftEvent], graver: Sequence[Regraded], now: float
+    ) -> list[DriftEvent]:
+        """Store each raised severity with the evidence behind it; the events as they now are."""
+        at = datetime.fromtimestamp(now, UTC)
+        raised = {}
+        for r in graver:
+            after = interval(r.rate)
+            try:
+                done = await asyncio.to_thread(
+                    self.p.store.regrade, r.event.id, r.severity, after, at, r.note, r.detail
+                )
+            except StoreError as exc:
+                log.error("could not regrade event %s: %s", r.event.id, exc)
+                continue
+            if done:  # another worker may have been first: it said so already
+                log.warning("drift event %s regraded: %s", r.event.id, r.note)
+            raised[r.event.id] = r.event.model_copy(update={"severity": r.severity, "after": after})
+        return [raised.get(e.id, e) for e in events]
 
     def act(self, verb: str, event_id: str, body: ActionRequest) -> Outcome:
         """Acknowledge or resolve, in a worker thread (store and Alertmanager calls block)."""

@@ -257,7 +257,8 @@ def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> 
         return Change(offset=0, ts=0.0, before=Rate.of(10, 1000), after=Rate.of(k, 400))
 
     def level(change: Change, at: float) -> str:
-        return grade(change, "violation", returning(fell, change, at, policy), None, policy)
+        back_to = returning(fell, change, at, policy)
+        return grade(change, "violation", back_to and back_to.before, None, policy)
 
     # back to 2.25%; up to 3% (x1.5 on 2%); up to 5% (x2.5 on 2%): as if they came from 2%
     assert [level(up_to(k), 60.0) for k in (9, 12, 20)] == ["info", "warning", "critical"]

@@ -176,6 +176,24 @@ def test_timeline_refuses_unknown_actions_and_naive_times(store: Any) -> None:
         store.add_timeline("e1", "notified", datetime(2026, 3, 2, 9))
 
 
+def test_regrade_raises_an_open_event_once_and_never_lowers_it(store: Any) -> None:
+    store.add_events([event("e1", severity="warning"), event("e2", severity="warning")])
+    now = Interval(rate=0.31, low=0.26, high=0.36, n=300, k=93)
+    at = T0 + timedelta(minutes=3)
+    assert store.regrade("e1", "critical", now, at, "warning → critical", {"n": 300})
+    got = store.event("e1")
+    assert (got.severity, got.after) == ("critical", now)
+    regraded = store.timeline(["e1"])[-1]
+    assert (regraded.action, regraded.actor, regraded.at) == ("regraded", "driftmon", at)
+    assert (regraded.note, regraded.detail) == ("warning → critical", {"n": 300})
+    assert not store.regrade("e1", "critical", now, at, "again")  # another worker was first
+    assert not store.regrade("e1", "warning", now, at, "lower")
+    store.resolve("e2", "ana")
+    assert not store.regrade("e2", "critical", now, at, "resolved")
+    assert store.event("e2").severity == "warning"
+    assert actions(store) == [("detected", "adwin"), ("regraded", "driftmon")]
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("pg", marks=pytest.mark.integration)])
 def test_concurrent_acks_record_one(backend: str, request: pytest.FixtureRequest) -> None:
     """The conditional UPDATE serialises racing acks: exactly one wins, on both backends."""
@@ -397,6 +415,45 @@ def test_a_recovered_stream_resolves_its_event_after_the_hold() -> None:
     assert (resolved.action, resolved.actor) == ("resolved", "driftmon")
     assert resolved.note is not None and resolved.note.startswith("rate back within")
     assert store.event("e1").status == "resolved"
+
+
+def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
+    t, store, now = tracker({"detectors": {"warmup": 10, "min_samples": 20}})
+    segment = {"model": "atlas-2", "surface": "chat", "locale": "en-US"}
+    before = Interval(rate=0.1, low=0.087, high=0.114, n=2000, k=200)
+    after = Interval(rate=0.3, low=0.19, high=0.44, n=60, k=18)  # x3, on too few for critical
+    store.add_events([event("e1", segment=segment, severity="warning", after=after,
+                            change_offset=100, before=before)])  # fmt: skip
+
+    def feed(n: int, refused_every: int) -> None:
+        for i in range(n):
+            label = "full_refusal" if i % refused_every == 0 else "compliance"
+            t.p.detect(
+                Verdict(
+                    sample_id=f"s{i}",
+                    ts=T0,
+                    segment={**segment, "policy_area": "none"},
+                    refusal=RefusalScore(label=label, score=0.9),
+                )
+            )
+
+    feed(100 + 150, 3)  # 150 values since the change point, 1 in 3: too few for critical
+    asyncio.run(t.refresh())
+    assert store.event("e1").severity == "warning"
+    feed(150, 3)  # 300 values since the change: critical
+    asyncio.run(t.refresh())
+    raised = store.event("e1")
+    assert raised.severity == "critical" and raised.after.n == 300
+    severities = {s.labels["severity"] for s in t.p.metrics.registry.collect()
+                  for s in s.samples if s.name == "driftmon_drift_event_open"}  # fmt: skip
+    assert severities == {"critical"}
+    step = store.timeline(["e1"])[-1]
+    assert (step.action, step.actor) == ("regraded", "driftmon")
+    assert step.note.startswith("warning → critical: 33.33% over 300 values since the change")
+    assert step.detail["detected_after"] == {"rate": 0.3, "n": 60, "k": 18}
+    now[0] += 60
+    asyncio.run(t.refresh())
+    assert len(store.timeline(["e1"])) == 2  # detected, regraded: once
 
 
 def test_auto_resolve_can_be_switched_off() -> None:

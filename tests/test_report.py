@@ -21,6 +21,7 @@ from monitor.cli import app
 from monitor.config import parse_config
 from monitor.counts import COUNTERS, CountRow
 from monitor.report import Scope, Week, build, load
+from monitor.report_events import iso
 from monitor.report_job import due_week, expire_exemplars, post, run_scheduled, slack_payload
 from monitor.report_render import render_html, render_markdown, tables, write
 from monitor.reportdata import ClassifierRow, DlqRow, Exemplar, ReportRows
@@ -29,6 +30,7 @@ from monitor.store import Store
 
 WEEK = Week.parse("2026-W47")
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+RAISED = WEEK.start + timedelta(days=3, hours=9, minutes=30)  # e2 regraded critical
 MODELS = ("atlas-2", "atlas-3")
 AREAS = ("none", "cyber", "self_harm")
 METRIC_COUNTERS = {
@@ -102,7 +104,7 @@ def event(eid: str, model: str, day: int, status: str = "open", **more: Any) -> 
         detected_ts=change + timedelta(minutes=20),
         before=Interval(rate=0.1, low=0.08, high=0.12, n=900, k=90),
         after=Interval(rate=0.3, low=0.26, high=0.34, n=400, k=120),
-        severity="critical",
+        severity=more.pop("severity", "critical"),
         owner=more.pop("owner", "trust-safety"),
         example_ids=["x1"],
         status=status,  # type: ignore[arg-type]
@@ -113,8 +115,11 @@ def event(eid: str, model: str, day: int, status: str = "open", **more: Any) -> 
 def fill(store: Store) -> list[CountRow]:
     rows = random_rows()
     store.add_counts(rows)
-    store.add_events([event("e1", "atlas-2", 1), event("e2", "atlas-3", 3, owner="policy")])
+    store.add_events(
+        [event("e1", "atlas-2", 1), event("e2", "atlas-3", 3, owner="policy", severity="warning")]
+    )
     store.acknowledge("e1", by="ana", at=WEEK.start + timedelta(days=1, hours=10))
+    store.regrade("e2", "critical", event("e2", "atlas-3", 3).after, RAISED, "warning → critical")
     ex = [
         Exemplar(
             f"x{i}",
@@ -211,6 +216,9 @@ def test_events_timeline_exemplars_and_questions(store: Store) -> None:
     assert e1["timeline"]["acknowledged_by"] == "ana"
     assert e1["timeline"]["ack_after_detection_s"] == 40 * 60
     assert e2["timeline"]["acknowledged_at"] is None and e2["timeline"]["resolved_at"] is None
+    assert e1["timeline"]["regraded_at"] == [] and e2["timeline"]["regraded_at"] == [iso(RAISED)]
+    [rows] = [rows for title, _, rows in tables(report) if title == "Drift events"]
+    assert f"regraded {iso(RAISED)}" in rows[1][-1] and "regraded" not in rows[0][-1]
     # exemplars of e1's segment around 09:00, refused ones after the change first
     chosen = e1["exemplars"]
     assert 0 < len(chosen) <= 4 and all("[EMAIL]" in x["prompt"] for x in chosen)

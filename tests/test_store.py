@@ -84,7 +84,7 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-HEAD = "0005"  # the newest revision in alembic/versions
+HEAD = "0006"  # the newest revision in alembic/versions
 
 
 # --- migrations ----------------------------------------------------------------------------
@@ -100,6 +100,26 @@ def test_migrations_go_up_and_down(url: str) -> None:
     assert tables(url) & {"drift_events", "segment_counts_hourly"} == set()
     migrate.upgrade(url)  # and up again from scratch
     assert migrate.current(url) == HEAD
+
+
+def test_allowing_regraded_steps_keeps_the_timeline(url: str) -> None:
+    migrate.upgrade(url, "0005")
+    store = Store(url, connect_timeout=3)
+    try:
+        store.add_events([event("e1", severity="warning")])
+        store.acknowledge("e1", by="ana", at=datetime(2025, 3, 1, 13, tzinfo=UTC))
+        with pytest.raises(StoreError):  # the 0003 constraint: no such action yet
+            store.add_timeline("e1", "regraded", datetime(2025, 3, 1, 14, tzinfo=UTC))
+        migrate.upgrade(url)
+        assert [e.action for e in store.timeline(["e1"])] == ["detected", "acknowledged"]
+        raised = store.regrade(
+            "e1", "critical", event().after, datetime(2025, 3, 1, 14, tzinfo=UTC), "up"
+        )
+        assert raised and store.event("e1").severity == "critical"
+        migrate.downgrade(url, "0005")  # the steps the old schema cannot hold go
+        assert [e.action for e in store.timeline(["e1"])] == ["detected", "acknowledged"]
+    finally:
+        store.close()
 
 
 def test_the_migration_matches_the_models(url: str) -> None:
