@@ -5,8 +5,9 @@ it is, the fewer they are: too few for ``critical`` (200 by default). While the 
 the worker regrades it on the values since its change point (``monitor.lifecycle.regraded``).
 This script measures both on one refusal stream with the default detector and severity
 policy: the values from the change to the first event, its severity, and the values until the
-regrade makes it ``critical``; and, on streams with no change at a short ARL0 (many false
-alarms), how many false alarms the regrade raises.
+regrade makes it ``critical`` (a 1.8× rise, short of critical's 2×, should rarely get there);
+and, on streams with no change at a short ARL0 (many false alarms), how many false alarms the
+regrade raises.
 
     python benchmarks/regrade.py [--runs 12] [--seed 0]
 """
@@ -32,7 +33,7 @@ from monitor.schema import DriftEvent, RefusalScore, Verdict  # noqa: E402
 
 T0 = datetime(2026, 11, 16, tzinfo=UTC)
 SEGMENT = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
-CHANGES = ((0.02, 3.0), (0.05, 4.0), (0.1, 2.0), (0.1, 3.0), (0.2, 2.5))
+CHANGES = ((0.02, 3.0), (0.05, 4.0), (0.1, 1.8), (0.1, 2.0), (0.1, 3.0), (0.2, 2.5))  # 1.8: short
 AFTER = 4_000  # values watched after the change
 EVERY = 10  # values between two regrades (a refresh)
 

@@ -187,7 +187,14 @@ def regrade(event: DriftEvent, since: Rate, policy: SeverityPolicy) -> Severity:
     graded by when detected (:func:`grade`). A change is graded on the values that confirmed
     it, and the bigger it is the fewer they are: too few for ``critical`` (200 by default), so
     a tripled refusal rate caught on 60 values is a warning that only more values can raise.
-    A rate no longer on the event's side of the rate before it earns nothing above info.
+
+    It is graded at the end of the 95% interval of ``since`` nearest the old rate, not at the
+    estimate: the worker regrades at every refresh and never lowers, and the values since the
+    change point start with the extreme ones that set off the alarm, so the estimate would
+    raise changes just short of a level (with it, a 1.8× rise became critical in 13 of 16
+    runs; with the interval's end, in 2). A rate whose interval reaches back to the old rate
+    earns nothing above info, and so does a return (``event.reverses``), which was graded by
+    where it lands: regraded, a rollback would be raised for overshooting on its own alarm.
 
     >>> from monitor.schema import Interval
     >>> at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -198,14 +205,17 @@ def regrade(event: DriftEvent, since: Rate, policy: SeverityPolicy) -> Severity:
     ['critical', 'info']
     """
     before = Rate.of(event.before.k, event.before.n)
-    change = Change(event.change_offset, event.change_ts.timestamp(), before, since)
-    if change.direction != event.direction:
+    up = since.rate > before.rate
+    if ("up" if up else "down") != event.direction or event.reverses is not None:
         return "info"
-    r = event.reverses
-    returns_to = None if r is None else Rate.of(r.before.k, r.before.n)
+    near = since.low if up else since.high  # the end of its 95% interval nearest the old rate
+    if (near <= before.rate) if up else (near >= before.rate):
+        return "info"  # not even sure it moved
+    after = Rate.of(round(near * since.n), since.n)
+    change = Change(event.change_offset, event.change_ts.timestamp(), before, after)
     cause = event.attribution.cause if event.attribution is not None else None
     area = event.segment.get("policy_area")
-    return grade(change, event.metric, returns_to, cause, policy, area)
+    return grade(change, event.metric, None, cause, policy, area)
 
 
 def departed(

@@ -14,7 +14,15 @@ from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.stats import change_point, wilson
 from monitor.config import Detectors, Owners, SeverityPolicy
-from monitor.detect import Departure, DriftDetection, departed, grade, observations, returning
+from monitor.detect import (
+    Departure,
+    DriftDetection,
+    departed,
+    grade,
+    observations,
+    regrade,
+    returning,
+)
 from monitor.schema import PromptHarm, RefusalScore, Verdict
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
@@ -247,6 +255,15 @@ def test_a_rollback_is_a_return_and_the_same_regression_again_is_graded_afresh()
     for late in (SeverityPolicy(returns_within=None), SeverityPolicy(returns_within="1h")):
         back = round_trip(late)[1]
         assert back.severity != "info" and back.reverses is None
+
+
+def test_a_rollback_is_not_regraded_on_the_values_of_its_own_alarm() -> None:
+    up, back, _ = round_trip()
+    lower = Rate.of(15, 300)
+    assert regrade(up, Rate.of(150, 300), SeverityPolicy()) == "critical"  # 10% -> 50%
+    assert regrade(back, lower, SeverityPolicy()) == "info"  # 5%: past the 10% it went back to
+    as_any = back.model_copy(update={"reverses": None})
+    assert regrade(as_any, lower, SeverityPolicy()) == "critical"  # 30% -> 5% on 300 values
 
 
 def test_a_change_back_is_graded_by_where_it_lands_and_ends_the_round_trip() -> None:
