@@ -26,10 +26,10 @@ from pathlib import Path
 # Run as a script, this folder would shadow the `detectors` package with detectors.py.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from monitor.config import SEVERITIES, Detectors, Owners, SeverityPolicy  # noqa: E402
+from monitor.config import Detectors, Owners, SeverityPolicy  # noqa: E402
 from monitor.detect import DriftDetection, regrade  # noqa: E402
 from monitor.lifecycle import since_change  # noqa: E402
-from monitor.schema import DriftEvent, RefusalScore, Verdict  # noqa: E402
+from monitor.schema import DriftEvent, RefusalScore, Verdict, graver  # noqa: E402
 
 T0 = datetime(2026, 11, 16, tzinfo=UTC)
 SEGMENT = {"model": "m", "surface": "chat", "locale": "en", "policy_area": "none"}
@@ -89,7 +89,7 @@ def false_alarms(streams: int, length: int, seed: int) -> tuple[Counter[str], in
                 watch = detection.streams[next(iter(detection.streams))].watch
                 rate = since_change(watch, e.change_offset)
                 level = regrade(e, rate, SeverityPolicy()) if rate is not None else "info"
-                raised += SEVERITIES.index(level) < SEVERITIES.index(e.severity)
+                raised += graver(level, e.severity)
     return alarms, raised
 
 

@@ -340,7 +340,6 @@ def _http_url(url: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_duration)]
 Url = Annotated[str, AfterValidator(_http_url)]
-SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
 
 
 class SlackTarget(_Section):

@@ -24,10 +24,11 @@ import numpy as np
 from detectors import registry
 from detectors.rate import Change, Rate, RateWatch
 from detectors.registry import DriftDetector
-from monitor.config import SEVERITIES, Detectors, Owners, SeverityPolicy, duration_seconds
+from monitor.config import Detectors, Owners, SeverityPolicy, duration_seconds
 from monitor.owners import team_for
 from monitor.plan import Tuning
 from monitor.schema import (
+    SEVERITIES,
     Attribution,
     DriftEvent,
     Interval,

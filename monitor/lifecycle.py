@@ -23,10 +23,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from detectors.rate import Rate, RateWatch
-from monitor.config import SEVERITIES, SeverityPolicy
+from monitor.config import SeverityPolicy
 from monitor.detect import regrade, within
 from monitor.metrics import segment_labels
-from monitor.schema import DriftEvent, Severity, segment_key
+from monitor.schema import DriftEvent, Severity, graver, segment_key
 
 RECENT = 500  # values behind "the rate now", as for driftmon_detector_current_rate
 EXAMPLES_IN_LABEL = 3  # sample ids in the examples_info label: enough to start, bounded
@@ -214,7 +214,7 @@ def regraded(
         if rate is None:
             continue
         level = regrade(event, rate, policy)
-        if SEVERITIES.index(level) < SEVERITIES.index(event.severity):
+        if graver(level, event.severity):
             out.append(Regraded(event, level, rate))
     return out
 

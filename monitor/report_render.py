@@ -57,7 +57,7 @@ def _timeline(t: dict[str, Any]) -> str:
     parts = []
     if t["notified_at"]:
         parts.append(f"notified {t['notified_at']}")
-    parts += [f"regraded {at}" for at in t.get("regraded_at", [])]
+    parts += [f"regraded {at}" for at in t["regraded_at"]]
     if t["acknowledged_at"]:
         parts.append(
             f"acknowledged by {t['acknowledged_by'] or '-'} after "
@@ -73,7 +73,7 @@ def _timeline(t: dict[str, Any]) -> str:
 
 def _back(event: dict[str, Any], number: dict[str, str]) -> str:
     """For a change back (a rollback): which event it goes back on, by its number here."""
-    if not event.get("reverses"):
+    if event["reverses"] is None:
         return ""
     return f"; goes back on {number.get(event['reverses'], event['reverses'])}"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,10 +20,17 @@ RefusalLabel = Literal["compliance", "partial_refusal", "full_refusal"]
 Metric = Literal["refusal", "over_refusal", "under_refusal", "violation"]
 Direction = Literal["up", "down"]
 Severity = Literal["critical", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # the gravest first
 EventStatus = Literal["open", "acknowledged", "resolved"]
 TimelineAction = Literal[
     "detected", "notified", "acknowledged", "escalated", "resolved", "regraded"
 ]
+
+
+def graver(level: Severity, than: Severity) -> bool:
+    """True if ``level`` is graver than ``than`` (critical, then warning, then info)."""
+    return SEVERITIES.index(level) < SEVERITIES.index(than)
+
 
 METRICS: tuple[Metric, ...] = ("refusal", "over_refusal", "under_refusal", "violation")
 CATEGORIES: tuple[str, ...] = (

@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from monitor.counts import COUNTERS, DIMENSIONS, CountRow, combine, merge_categories
 from monitor.reportdata import ClassifierRow, DlqRow, Exemplar, ReportRows
 from monitor.schema import (
+    SEVERITIES,
     Attribution,
     Direction,
     DriftEvent,
@@ -44,8 +45,10 @@ from monitor.schema import (
     Severity,
     TimelineAction,
     TimelineEntry,
+    graver,
 )
 
+INTERVAL_FIELDS = tuple(Interval.model_fields)  # rate, low, high, n, k: before_* / after_*
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -126,7 +129,7 @@ class DriftEventRow(Base):
         sa.Index(None, "metric", "status"),
         _one_of("metric", get_args(Metric)),
         _one_of("direction", get_args(Direction)),
-        _one_of("severity", get_args(Severity)),
+        _one_of("severity", SEVERITIES),
         _one_of("status", get_args(EventStatus)),
     )
 
@@ -304,16 +307,20 @@ def _event_values(event: DriftEvent) -> dict[str, Any]:
         "attribution": event.attribution.model_dump() if event.attribution else None,
         "reverses": event.reverses.model_dump(mode="json") if event.reverses else None,
     }
-    for side, interval in (("before", event.before), ("after", event.after)):
-        for name in ("rate", "low", "high", "n", "k"):
-            values[f"{side}_{name}"] = getattr(interval, name)
-    return values
+    return (
+        values | _interval_values("before", event.before) | _interval_values("after", event.after)
+    )
+
+
+def _interval_values(side: str, interval: Interval) -> dict[str, Any]:
+    """An :class:`Interval` as the columns ``{side}_rate``, ``{side}_low``, … of its row."""
+    return {f"{side}_{name}": getattr(interval, name) for name in INTERVAL_FIELDS}
 
 
 def _event_from(row: sa.Row[Any]) -> DriftEvent:
     m = row._mapping
     before, after = (
-        Interval(**{name: m[f"{side}_{name}"] for name in ("rate", "low", "high", "n", "k")})
+        Interval(**{name: m[f"{side}_{name}"] for name in INTERVAL_FIELDS})
         for side in ("before", "after")
     )
     return DriftEvent(
@@ -684,11 +691,7 @@ class Store:
         rests on, and say so on its timeline (actor ``driftmon``), in one transaction. False,
         and nothing written, if it is resolved or already as grave (another worker was first).
         """
-        graver_first = get_args(Severity)
-        milder = graver_first[graver_first.index(severity) + 1 :]
-        values = {
-            f"after_{name}": getattr(after, name) for name in ("rate", "low", "high", "n", "k")
-        }
+        milder = [s for s in SEVERITIES if graver(severity, s)]
         update = (
             sa.update(EVENTS)
             .where(
@@ -696,7 +699,7 @@ class Store:
                 EVENTS.c.status != "resolved",
                 EVENTS.c.severity.in_(milder),
             )
-            .values(severity=severity, **values)
+            .values(severity=severity, **_interval_values("after", after))
         )
         entry = TimelineEntry(
             event_id=event_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
 
@@ -27,6 +27,7 @@ from monitor.schema import (
     Severity,
     TimelineAction,
     TimelineEntry,
+    graver,
 )
 from monitor.store import Transition, UnknownEventError
 
@@ -125,10 +126,7 @@ class ListStore:
         detail: dict[str, Any] | None = None,
     ) -> bool:
         event = self.saved.get(event_id)
-        order = get_args(Severity)
-        if event is None or event.status == "resolved":
-            return False
-        if order.index(event.severity) <= order.index(severity):
+        if event is None or event.status == "resolved" or not graver(severity, event.severity):
             return False
         self.saved[event_id] = event.model_copy(update={"severity": severity, "after": after})
         self.add_timeline(event_id, "regraded", at, "driftmon", note, detail)
