@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -26,7 +27,7 @@ from detectors.rate import Rate, RateWatch
 from monitor.config import SeverityPolicy
 from monitor.detect import regrade, within
 from monitor.metrics import segment_labels
-from monitor.schema import DriftEvent, Severity, graver, segment_key
+from monitor.schema import DriftEvent, Interval, Severity, graver, segment_key
 
 RECENT = 500  # values behind "the rate now", as for driftmon_detector_current_rate
 EXAMPLES_IN_LABEL = 3  # sample ids in the examples_info label: enough to start, bounded
@@ -219,6 +220,17 @@ def regraded(
     return out
 
 
+def after_regrade(
+    event: DriftEvent, severity: Severity, after: Interval, at: datetime
+) -> DriftEvent:
+    """The event as a regrade at ``at`` leaves it (what :meth:`Store.regrade` writes): an
+    acknowledged one is reopened, since its acknowledgement covered the milder severity."""
+    update: dict[str, Any] = {"severity": severity, "after": after}
+    if event.status == "acknowledged":
+        update |= {"status": "open", "reopened_ts": at}
+    return event.model_copy(update=update)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The open events as last read from the store, each with its owning team."""
@@ -275,7 +287,8 @@ class EventCollector(Collector):
             ),
             "unacked": GaugeMetricFamily(
                 "driftmon_drift_event_unacknowledged_seconds",
-                "Seconds since detection of an event nobody has acknowledged yet.",
+                "Seconds since detection (or since a regrade reopened it) of an event nobody "
+                "has acknowledged at its severity.",
                 labels=["event_id", "team"],
             ),
         }
@@ -301,7 +314,8 @@ def _add(families: dict[str, GaugeMetricFamily], e: DriftEvent, team: str, now: 
         examples = ",".join(e.example_ids[:EXAMPLES_IN_LABEL])
         families["examples"].add_metric([e.id, examples], 1.0)
     if e.status == "open":
-        families["unacked"].add_metric([e.id, team], max(0.0, now - e.detected_ts.timestamp()))
+        since = e.reopened_ts or e.detected_ts
+        families["unacked"].add_metric([e.id, team], max(0.0, now - since.timestamp()))
 
 
 def stream_rates(

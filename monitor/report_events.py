@@ -28,8 +28,8 @@ def _side(i: Interval) -> dict[str, Any]:
 
 
 def timeline_summary(event: DriftEvent, entries: list[TimelineEntry]) -> dict[str, Any]:
-    """When the event was notified, acknowledged (after how long), escalated, regraded,
-    resolved."""
+    """When the event was notified, acknowledged (after how long), escalated, regraded (and
+    reopened, if that raise went past its acknowledgement), resolved."""
 
     def first(action: str) -> TimelineEntry | None:
         return next((e for e in entries if e.action == action), None)
@@ -51,6 +51,7 @@ def timeline_summary(event: DriftEvent, entries: list[TimelineEntry]) -> dict[st
         "ack_after_notification_s": after(acked, notified.at if notified else None),
         "escalated_at": [iso(e.at) for e in escalated],
         "regraded_at": [iso(e.at) for e in entries if e.action == "regraded"],
+        "reopened_at": [iso(e.at) for e in entries if (e.detail or {}).get("reopened")],
         "resolved_at": iso(resolved.at) if resolved else None,
         "resolved_by": resolved.actor if resolved else None,
         "entries": [

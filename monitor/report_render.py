@@ -57,7 +57,11 @@ def _timeline(t: dict[str, Any]) -> str:
     parts = []
     if t["notified_at"]:
         parts.append(f"notified {t['notified_at']}")
-    parts += [f"regraded {at}" for at in t["regraded_at"]]
+    reopened = set(t["reopened_at"])
+    parts += [
+        f"regraded {at}, reopened" if at in reopened else f"regraded {at}"
+        for at in t["regraded_at"]
+    ]
     if t["acknowledged_at"]:
         parts.append(
             f"acknowledged by {t['acknowledged_by'] or '-'} after "

@@ -1,9 +1,11 @@
 """What a person's acknowledgement or resolution of a drift event does, for the CLI and the
 worker's HTTP API alike.
 
-An acknowledgement is recorded in the store (status and timeline, one transaction) and, when
-``alerting.alertmanager_url`` is set, silences the event's alerts in Alertmanager until its
-expiry, which stops the page repeating and its escalation. The silence is asked for first so
+An acknowledgement is recorded in the store (status and timeline, one transaction, with the
+severity it covers) and, when ``alerting.alertmanager_url`` is set, silences the event's alerts
+at that severity or milder in Alertmanager until its expiry, which stops the page repeating and
+its escalation. A regrade past that severity reopens the event (:meth:`Store.regrade`), so the
+graver alert pages and can be acknowledged in turn. The silence is asked for first so
 its id and expiry go on the timeline with the ack; if Alertmanager cannot be reached the ack
 still lands (the store is the record, and the escalation alert stops on its own once the store
 says "acknowledged") and the outcome says the silence failed, with why.
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.schema import DriftEvent
 from monitor.silences import Alertmanager, Silence, SilenceError
 from monitor.store import Store, Transition, UnknownEventError
 
@@ -58,29 +61,45 @@ def acknowledge(
     silence_for: timedelta,
     alertmanager: Alertmanager | None = None,
 ) -> Outcome:
-    """Acknowledge an open event and silence its alerts for ``silence_for``.
+    """Acknowledge an open event at its severity and silence its alerts for ``silence_for``.
 
     Raises :class:`~monitor.store.UnknownEventError` for an unknown id; an event that is not
     open any more is left alone (no second ack, no second silence).
     """
-    event = store.event(event_id)
-    if event is None:
-        raise UnknownEventError(f"no drift event with id {event_id!r}")
-    if event.status != "open":
-        return Outcome(Transition(event_id, event.status, event.status))
-    silence: Silence | None = None
-    error: str | None = None
-    detail: dict[str, Any] = {}
-    if alertmanager is not None:
-        try:
-            comment = f"acknowledged in driftmon: {note}" if note else "acknowledged in driftmon"
-            silence = alertmanager.silence_event(event_id, by, comment, now, now + silence_for)
-            detail = {"silence_id": silence.id, "silence_ends_at": silence.ends_at.isoformat()}
-        except SilenceError as exc:
-            error = str(exc)
-            detail = {"silence_error": error[:500]}
-    done = store.acknowledge(event_id, by, note, at=now, detail=detail or None)
+    for _attempt in range(2):  # a regrade between our read and our write: ack what it is now
+        event = store.event(event_id)
+        if event is None:
+            raise UnknownEventError(f"no drift event with id {event_id!r}")
+        if event.status != "open":
+            return Outcome(Transition(event_id, event.status, event.status))
+        silence, error, detail = _silence(alertmanager, event, by, note, now, silence_for)
+        done = store.acknowledge(event_id, by, note, now, detail, severity=event.severity)
+        if done.after != "open":
+            break
     return Outcome(done, silence, error)
+
+
+def _silence(
+    alertmanager: Alertmanager | None,
+    event: DriftEvent,
+    by: str,
+    note: str | None,
+    now: datetime,
+    silence_for: timedelta,
+) -> tuple[Silence | None, str | None, dict[str, Any]]:
+    """The ack's silence (or why it failed) and the timeline detail that records it."""
+    detail: dict[str, Any] = {"severity": event.severity}
+    if alertmanager is None:
+        return None, None, detail
+    comment = f"acknowledged in driftmon: {note}" if note else "acknowledged in driftmon"
+    try:
+        silence = alertmanager.silence_event(
+            event.id, event.severity, by, comment, now, now + silence_for
+        )
+    except SilenceError as exc:
+        return None, str(exc), {"silence_error": str(exc)[:500], **detail}
+    ends = silence.ends_at.isoformat()
+    return silence, None, {"silence_id": silence.id, "silence_ends_at": ends, **detail}
 
 
 def resolve(store: Store, event_id: str, by: str, note: str | None, now: datetime) -> Outcome:

@@ -263,6 +263,9 @@ class DriftEvent(_Strict):
     status: EventStatus = "open"
     attribution: Attribution | None = None
     reverses: Reversal | None = None
+    # Set when a regrade raised it past what its acknowledgement covered: it is open and
+    # unacknowledged again, and its escalation clock runs from here, not from detection.
+    reopened_ts: datetime | None = None
 
     def describe(self) -> str:
         """One readable line: what moved, where, how much, since when. No sample text."""

@@ -5,8 +5,9 @@ All I/O goes through an ``httpx.Client`` whose transport can be swapped (tests p
 is not what the API documents — leaves this module as :class:`SilenceError`, whose message says
 which Alertmanager and what went wrong; the httpx error is its ``__cause__``.
 
-A silence matches one drift event by its ``event_id`` label, so it silences that event's drift
-alert and its escalation alert and nothing else.
+A silence matches one drift event by its ``event_id`` label and the severities its
+acknowledgement covers (the one acknowledged and milder), so it silences that event's drift alert
+and its escalation alert and nothing else; if a regrade raises the event, the graver alert pages.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+
+from monitor.schema import SEVERITIES, Severity
 
 
 class SilenceError(RuntimeError):
@@ -29,19 +32,24 @@ class Silence:
 
 
 def event_silence(
-    event_id: str, by: str, comment: str, starts: datetime, ends: datetime
+    event_id: str, severity: Severity, by: str, comment: str, starts: datetime, ends: datetime
 ) -> dict[str, Any]:
-    """The v2 ``PostableSilence`` for one event's alerts.
+    """The v2 ``PostableSilence`` for one event's alerts at ``severity`` or milder.
 
     >>> from datetime import UTC, timedelta
     >>> t = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> event_silence("e1", "alice", "ack", t, t + timedelta(hours=4))["matchers"]
-    [{'name': 'event_id', 'value': 'e1', 'isRegex': False, 'isEqual': True}]
+    >>> body = event_silence("e1", "warning", "alice", "ack", t, t + timedelta(hours=4))
+    >>> [(m["name"], m["value"], m["isRegex"]) for m in body["matchers"]]
+    [('event_id', 'e1', False), ('severity', 'warning|info', True)]
     """
     if ends <= starts:
         raise ValueError(f"a silence must end after it starts: {starts} .. {ends}")
+    covered = "|".join(SEVERITIES[SEVERITIES.index(severity) :])
     return {
-        "matchers": [{"name": "event_id", "value": event_id, "isRegex": False, "isEqual": True}],
+        "matchers": [
+            {"name": "event_id", "value": event_id, "isRegex": False, "isEqual": True},
+            {"name": "severity", "value": covered, "isRegex": True, "isEqual": True},
+        ],
         "startsAt": starts.isoformat(),
         "endsAt": ends.isoformat(),
         "createdBy": by,
@@ -86,10 +94,16 @@ class Alertmanager:
             raise SilenceError(f"Alertmanager at {self.url} answered {what} with no JSON") from exc
 
     def silence_event(
-        self, event_id: str, by: str, comment: str, starts: datetime, ends: datetime
+        self,
+        event_id: str,
+        severity: Severity,
+        by: str,
+        comment: str,
+        starts: datetime,
+        ends: datetime,
     ) -> Silence:
-        """Create a silence for ``event_id``'s alerts until ``ends``."""
-        body = event_silence(event_id, by, comment, starts, ends)
+        """Create a silence for ``event_id``'s alerts at ``severity`` or milder until ``ends``."""
+        body = event_silence(event_id, severity, by, comment, starts, ends)
         reply = self._call("POST", "/api/v2/silences", "a silence", json=body)
         if not isinstance(reply, dict) or not isinstance(reply.get("silenceID"), str):
             raise SilenceError(f"Alertmanager at {self.url} returned no silenceID: {reply!r}")

@@ -168,6 +168,7 @@ class DriftEventRow(Base):
     )
     attribution: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     reverses: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    reopened_ts: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TimelineRow(Base):
@@ -306,6 +307,7 @@ def _event_values(event: DriftEvent) -> dict[str, Any]:
         "status": event.status,
         "attribution": event.attribution.model_dump() if event.attribution else None,
         "reverses": event.reverses.model_dump(mode="json") if event.reverses else None,
+        "reopened_ts": event.reopened_ts,
     }
     return (
         values | _interval_values("before", event.before) | _interval_values("after", event.after)
@@ -315,6 +317,24 @@ def _event_values(event: DriftEvent) -> dict[str, Any]:
 def _interval_values(side: str, interval: Interval) -> dict[str, Any]:
     """An :class:`Interval` as the columns ``{side}_rate``, ``{side}_low``, … of its row."""
     return {f"{side}_{name}": getattr(interval, name) for name in INTERVAL_FIELDS}
+
+
+def regrade_entry(
+    event_id: str, at: datetime, note: str, detail: Mapping[str, Any] | None, reopened: bool
+) -> TimelineEntry:
+    """The ``regraded`` step; a reopened event says its acknowledgement no longer covers it."""
+    facts = dict(detail or {})
+    if reopened:
+        note += "; reopened: its acknowledgement covered the milder severity"
+        facts["reopened"] = True
+    return TimelineEntry(
+        event_id=event_id,
+        action="regraded",
+        at=at,
+        actor="driftmon",
+        note=note,
+        detail=facts or None,
+    )
 
 
 def _event_from(row: sa.Row[Any]) -> DriftEvent:
@@ -343,6 +363,7 @@ def _event_from(row: sa.Row[Any]) -> DriftEvent:
         status=m["status"],
         attribution=Attribution.model_validate(m["attribution"]) if m["attribution"] else None,
         reverses=Reversal.model_validate(m["reverses"]) if m["reverses"] else None,
+        reopened_ts=m["reopened_ts"],
     )
 
 
@@ -654,13 +675,15 @@ class Store:
         note: str | None = None,
         at: datetime | None = None,
         detail: Mapping[str, Any] | None = None,
+        severity: Severity | None = None,
     ) -> Transition:
         """Mark an open event acknowledged and say so on its timeline, in one transaction.
 
-        Acknowledging an event that is already acknowledged or resolved changes nothing.
+        Acknowledging an event that is already acknowledged or resolved changes nothing; with
+        ``severity``, neither does acknowledging one a regrade has moved off that severity.
         Raises :class:`UnknownEventError` if no event has this id.
         """
-        return self._transition(event_id, ("open",), "acknowledged", by, note, at, detail)
+        return self._transition(event_id, ("open",), "acknowledged", by, note, at, detail, severity)
 
     def resolve(
         self,
@@ -690,28 +713,31 @@ class Store:
         """Raise a not yet resolved event to ``severity``, with ``after`` the evidence it now
         rests on, and say so on its timeline (actor ``driftmon``), in one transaction. False,
         and nothing written, if it is resolved or already as grave (another worker was first).
+
+        An acknowledged event is reopened: its acknowledgement (and the silence made with it)
+        covered the milder severity, so the graver one pages and escalates from ``at``.
         """
         milder = [s for s in SEVERITIES if graver(severity, s)]
-        update = (
-            sa.update(EVENTS)
-            .where(
-                EVENTS.c.id == event_id,
-                EVENTS.c.status != "resolved",
-                EVENTS.c.severity.in_(milder),
+        raised = {"severity": severity, **_interval_values("after", after)}
+
+        def raise_if(conn: Connection, current: EventStatus, **also: Any) -> bool:
+            # Conditional, so of two workers (or a regrade and an ack) only one matches.
+            statement = (
+                sa.update(EVENTS)
+                .where(
+                    EVENTS.c.id == event_id,
+                    EVENTS.c.status == current,
+                    EVENTS.c.severity.in_(milder),
+                )
+                .values(**raised, **also)
             )
-            .values(severity=severity, **_interval_values("after", after))
-        )
-        entry = TimelineEntry(
-            event_id=event_id,
-            action="regraded",
-            at=at,
-            actor="driftmon",
-            note=note,
-            detail=dict(detail) if detail is not None else None,
-        )
+            return conn.execute(statement).rowcount == 1
+
         with self._transaction(f"regrading event {event_id!r} {severity}") as conn:
-            if conn.execute(update).rowcount != 1:
+            reopened = raise_if(conn, "acknowledged", status="open", reopened_ts=at)
+            if not reopened and not raise_if(conn, "open"):
                 return False
+            entry = regrade_entry(event_id, at, note, detail, reopened)
             conn.execute(sa.insert(TIMELINE), [_timeline_values(entry)])
             return True
 
@@ -724,6 +750,7 @@ class Store:
         note: str | None,
         at: datetime | None,
         detail: Mapping[str, Any] | None = None,
+        severity: Severity | None = None,
     ) -> Transition:
         # A conditional UPDATE is the lock: of two concurrent acks only one matches a row.
         when = at or datetime.now(UTC)
@@ -749,6 +776,8 @@ class Store:
                 .where(EVENTS.c.id == event_id, EVENTS.c.status.in_(sources))
                 .values(status=target)
             )
+            if severity is not None:
+                update = update.where(EVENTS.c.severity == severity)
             if conn.execute(update).rowcount != 1:
                 return Transition(event_id, current, current)
             conn.execute(sa.insert(TIMELINE), [_timeline_values(entry)])

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from kafka import KafkaConsumer
 
 from monitor.counts import CountRow, combine
+from monitor.lifecycle import after_regrade
 from monitor.reportdata import ReportRows
 from monitor.run import WorkerProcess, scrape
 from monitor.schema import (
@@ -29,7 +30,7 @@ from monitor.schema import (
     TimelineEntry,
     graver,
 )
-from monitor.store import Transition, UnknownEventError
+from monitor.store import Transition, UnknownEventError, regrade_entry
 
 __all__ = ["ListStore", "WorkerProcess", "consume", "metric_value", "wait_until"]
 
@@ -103,7 +104,11 @@ class ListStore:
         note: str | None = None,
         at: datetime | None = None,
         detail: dict[str, Any] | None = None,
+        severity: Severity | None = None,
     ) -> Transition:
+        event = self.saved.get(event_id)
+        if event is not None and severity is not None and event.severity != severity:
+            return Transition(event_id, event.status, event.status)
         return self._move(event_id, ("open",), "acknowledged", by, note, at, detail)
 
     def resolve(
@@ -128,8 +133,9 @@ class ListStore:
         event = self.saved.get(event_id)
         if event is None or event.status == "resolved" or not graver(severity, event.severity):
             return False
-        self.saved[event_id] = event.model_copy(update={"severity": severity, "after": after})
-        self.add_timeline(event_id, "regraded", at, "driftmon", note, detail)
+        self.saved[event_id] = after_regrade(event, severity, after, at)
+        reopened = event.status == "acknowledged"
+        self.entries.append(regrade_entry(event_id, at, note, detail, reopened))
         return True
 
     def _move(

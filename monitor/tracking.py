@@ -41,6 +41,7 @@ from monitor.lifecycle import (
     Recovery,
     Regraded,
     Snapshot,
+    after_regrade,
     regraded,
     stream_rates,
 )
@@ -139,7 +140,7 @@ class Tracker:
                 continue
             if done:  # another worker may have been first: it said so already
                 log.warning("drift event %s regraded: %s", r.event.id, r.note)
-            raised[r.event.id] = r.event.model_copy(update={"severity": r.severity, "after": after})
+            raised[r.event.id] = after_regrade(r.event, r.severity, after, at)
         return [raised.get(e.id, e) for e in events]
 
     def act(self, verb: str, event_id: str, body: ActionRequest) -> Outcome:

@@ -189,6 +189,12 @@ def parse_webhook(body: bytes, at: datetime, owners: Owners) -> list[Step]:
             continue
         name = alert.labels.get("alertname", "")[:MAX_LABEL]
         action: TimelineAction = "escalated" if name == ESCALATION else "notified"
-        detail = {"receiver": receiver, "alertname": name, "via": payload.receiver}
+        severity = alert.labels.get("severity", "")[:MAX_LABEL]  # a raise notifies afresh
+        detail = {
+            "receiver": receiver,
+            "alertname": name,
+            "severity": severity,
+            "via": payload.receiver,
+        }
         steps.append(Step(event_id, action, at, "alertmanager", detail))
     return steps

@@ -164,6 +164,8 @@ def config(store_url: str, receivers: str, am_port: int, topics: dict[str, Any])
                 "api_token": TOKEN,
             },
             "lifecycle": {"refresh_interval": "1s", "resolve_after": "1h", "silence_for": "1h"},
+            # Critical from the first alarm, so no regrade can reopen the event after the ack.
+            "severity": {"critical": {"min_ratio": 2.0, "min_samples": 20}},
             # One segment, every prompt harmful: each policy area gets 1/8 of the traffic.
             "simulator": {
                 "rate": 150,
@@ -365,7 +367,7 @@ def _pages_the_owner_only(receivers: Receivers, publisher: Publisher, a: WorkerP
     assert labels["policy_area"] == "cyber"
     assert (labels["metric"], labels["direction"]) == ("violation", "up")
     assert (labels["model"], labels["surface"], labels["locale"]) == ("atlas-2", "chat", "en-US")
-    assert labels["severity"] in {"critical", "warning"}
+    assert labels["severity"] == "critical"
     assert labels["event_id"]
     assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(notes)
     assert notes["runbook_url"].endswith("/DriftmonDrift.md")
@@ -408,9 +410,11 @@ def _escalates_then_ack_silences(receivers: Receivers, prom: str, am: str, a: Wo
         s
         for s in httpx.get(f"{am}/api/v2/silences", timeout=5).json()
         if s["status"]["state"] == "active"
-        and {(m["name"], m["value"]) for m in s["matchers"]} == {("event_id", event_id)}
+        and ("event_id", event_id) in {(m["name"], m["value"]) for m in s["matchers"]}
     ]
     assert len(silences) == 1 and silences[0]["createdBy"] == "alice"
+    covered = {m["name"]: m["value"] for m in silences[0]["matchers"]}["severity"]
+    assert alert["labels"]["severity"] in covered.split("|")  # what was acknowledged
     assert silences[0]["id"] == ack.json()["silence"]["id"]
     again = httpx.post(api, json={"by": "bob"}, headers=auth, timeout=30)
     assert again.status_code == 200 and again.json()["changed"] is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from monitor import migrate
 from monitor.alertmanager import alertmanager_config
 from monitor.alerts import FILES, alert_names, alert_rules, recording_rules, render, write
 from monitor.broker import free_port, stop_process
 from monitor.cli import app
 from monitor.config import Config, load_config, parse_config
 from monitor.owners import team_for
+from monitor.respond import acknowledge
+from monitor.schema import DriftEvent, Interval
+from monitor.silences import Alertmanager
+from monitor.store import Store
 from monitor.testing import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -423,3 +429,65 @@ def test_a_real_alertmanager_inhibits_as_configured(alertmanager: str) -> None:
         assert held[drift]["status"]["inhibitedBy"] == [store], drift
     for free in ("DriftmonWatchdog", "DriftmonNoTraffic", "DriftmonStoreUnreachable"):
         assert held[free]["status"]["state"] == "active", free
+
+
+@pytest.mark.integration
+def test_an_ack_silences_what_it_covered_and_a_raise_pages_again(
+    alertmanager: str, sqlite_url: str
+) -> None:
+    """Against a real Alertmanager: an ack at warning silences the event's warning alert; once a
+    regrade raises the event, its critical alert is not silenced; a second ack silences it."""
+    migrate.upgrade(sqlite_url)
+    store = Store(sqlite_url)
+    now = datetime.now(UTC)
+    warned = DriftEvent(
+        id="e7",
+        segment={"model": "atlas-2", "surface": "chat", "locale": "en-US"},
+        metric="violation",
+        direction="up",
+        detector="bernoulli_cusum",
+        change_offset=100,
+        change_ts=now - timedelta(minutes=5),
+        detected_ts=now - timedelta(minutes=1),
+        before=Interval(rate=0.1, low=0.09, high=0.11, n=3000, k=300),
+        after=Interval(rate=0.3, low=0.19, high=0.44, n=60, k=18),
+        severity="warning",
+    )
+    store.add_events([warned])
+    labels = {**CRIT, "event_id": "e7"}
+
+    def post(severity: str) -> None:
+        body = [{"labels": {**labels, "severity": severity}, "annotations": {"summary": "t"}}]
+        httpx.post(f"{alertmanager}/api/v2/alerts", json=body, timeout=5).raise_for_status()
+
+    def state(severity: str) -> dict[str, Any] | None:
+        for a in httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json():
+            if a["labels"].get("event_id") == "e7" and a["labels"]["severity"] == severity:
+                return a["status"]
+        return None
+
+    try:
+        with Alertmanager(alertmanager) as am:
+            post("warning")
+            wait_until(lambda: state("warning"), 20, "the warning alert in Alertmanager")
+            ana = acknowledge(store, "e7", "ana", None, now, timedelta(hours=1), am)
+            assert ana.silence is not None
+            silenced = wait_until(
+                lambda: (s := state("warning")) and s["silencedBy"] and s, 20, "the silence"
+            )
+            assert silenced["silencedBy"] == [ana.silence.id]
+
+            after = Interval(rate=0.33, low=0.28, high=0.39, n=300, k=100)
+            assert store.regrade("e7", "critical", after, now, "warning → critical")
+            post("critical")  # what Prometheus sends once the series says critical
+            paged = wait_until(lambda: state("critical"), 20, "the critical alert")
+            assert paged["state"] == "active" and paged["silencedBy"] == []
+
+            bob = acknowledge(store, "e7", "bob", None, now, timedelta(hours=1), am)
+            assert bob.transition.changed and bob.silence is not None
+            quiet = wait_until(
+                lambda: (s := state("critical")) and s["silencedBy"] and s, 20, "the second ack"
+            )
+            assert quiet["silencedBy"] == [bob.silence.id]
+    finally:
+        store.close()

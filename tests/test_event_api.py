@@ -150,18 +150,23 @@ def webhook(*alerts: dict[str, str]) -> dict[str, Any]:
 
 
 def test_webhook_records_notified_and_escalated_once(worker: Worker) -> None:
-    page = {"alertname": "DriftmonDrift", "event_id": "e1", "team": "cyber", "severity": "critical"}
+    page = {"alertname": "DriftmonDrift", "event_id": "e1", "team": "cyber", "severity": "warning"}
     up = {"alertname": "DriftmonDriftUnacknowledged", "event_id": "e1", "team": "cyber"}
     unknown = page | {"event_id": "not-stored"}
     status, body = worker.post("/alerts/webhook", webhook(page, unknown, {"alertname": "X"}))
     assert (status, body) == (200, {"recorded": 1, "alerts": 2})
     worker.post("/alerts/webhook", webhook(page))  # Alertmanager repeats: recorded once
     worker.post("/alerts/webhook", webhook(up))
-    steps = [(e.action, (e.detail or {}).get("receiver")) for e in worker.store.timeline()]
+    worker.post("/alerts/webhook", webhook(page | {"severity": "critical"}))  # raised: a page
+    steps = [
+        (e.action, (e.detail or {}).get("receiver"), (e.detail or {}).get("severity"))
+        for e in worker.store.timeline()
+    ]
     assert steps == [
-        ("detected", None),
-        ("notified", "cyber-primary"),
-        ("escalated", "cyber-secondary"),
+        ("detected", None, None),
+        ("notified", "cyber-primary", "warning"),
+        ("escalated", "cyber-secondary", ""),
+        ("notified", "cyber-primary", "critical"),
     ]
 
 

@@ -182,7 +182,7 @@ def test_regrade_raises_an_open_event_once_and_never_lowers_it(store: Any) -> No
     at = T0 + timedelta(minutes=3)
     assert store.regrade("e1", "critical", now, at, "warning → critical", {"n": 300})
     got = store.event("e1")
-    assert (got.severity, got.after) == ("critical", now)
+    assert (got.severity, got.after, got.status, got.reopened_ts) == ("critical", now, "open", None)
     regraded = store.timeline(["e1"])[-1]
     assert (regraded.action, regraded.actor, regraded.at) == ("regraded", "driftmon", at)
     assert (regraded.note, regraded.detail) == ("warning → critical", {"n": 300})
@@ -192,6 +192,29 @@ def test_regrade_raises_an_open_event_once_and_never_lowers_it(store: Any) -> No
     assert not store.regrade("e2", "critical", now, at, "resolved")
     assert store.event("e2").severity == "warning"
     assert actions(store) == [("detected", "adwin"), ("regraded", "driftmon")]
+
+
+def test_a_regrade_past_an_acknowledgement_reopens_the_event(store: Any) -> None:
+    store.add_events([event("e1", severity="warning")])
+    store.acknowledge("e1", "ana", at=T0 + timedelta(minutes=1))
+    now = Interval(rate=0.31, low=0.26, high=0.36, n=300, k=93)
+    at = T0 + timedelta(minutes=3)
+    assert store.regrade("e1", "critical", now, at, "warning → critical", {"n": 300})
+    got = store.event("e1")
+    assert (got.status, got.severity, got.reopened_ts) == ("open", "critical", at)
+    step = store.timeline(["e1"])[-1]
+    assert step.note == (
+        "warning → critical; reopened: its acknowledgement covered the milder severity"
+    )
+    assert step.detail == {"n": 300, "reopened": True}
+    assert store.acknowledge("e1", "bob", at=at + timedelta(minutes=1)).changed
+    assert store.event("e1").reopened_ts == at  # the acknowledgement keeps when it reopened
+    assert actions(store) == [
+        ("detected", "adwin"),
+        ("acknowledged", "ana"),
+        ("regraded", "driftmon"),
+        ("acknowledged", "bob"),
+    ]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("pg", marks=pytest.mark.integration)])
@@ -417,30 +440,46 @@ def test_a_recovered_stream_resolves_its_event_after_the_hold() -> None:
     assert store.event("e1").status == "resolved"
 
 
-def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
-    t, store, now = tracker({"detectors": {"warmup": 10, "min_samples": 20}})
-    segment = {"model": "atlas-2", "surface": "chat", "locale": "en-US"}
+SEGMENT = {"model": "atlas-2", "surface": "chat", "locale": "en-US"}
+
+
+def tripled(t: Tracker, store: ListStore) -> None:
+    """A refusal rise from 10% to 30%, caught on 60 values: too few for critical."""
     before = Interval(rate=0.1, low=0.087, high=0.114, n=2000, k=200)
-    after = Interval(rate=0.3, low=0.19, high=0.44, n=60, k=18)  # x3, on too few for critical
-    store.add_events([event("e1", segment=segment, severity="warning", after=after,
+    after = Interval(rate=0.3, low=0.19, high=0.44, n=60, k=18)
+    store.add_events([event("e1", segment=SEGMENT, severity="warning", after=after,
                             change_offset=100, before=before)])  # fmt: skip
 
-    def feed(n: int, refused_every: int) -> None:
-        for i in range(n):
-            label = "full_refusal" if i % refused_every == 0 else "compliance"
-            t.p.detect(
-                Verdict(
-                    sample_id=f"s{i}",
-                    ts=T0,
-                    segment={**segment, "policy_area": "none"},
-                    refusal=RefusalScore(label=label, score=0.9),
-                )
-            )
 
-    feed(100 + 150, 3)  # 150 values since the change point, 1 in 3: too few for critical
+def feed(t: Tracker, n: int, refused_every: int) -> None:
+    for i in range(n):
+        label = "full_refusal" if i % refused_every == 0 else "compliance"
+        t.p.detect(
+            Verdict(
+                sample_id=f"s{i}",
+                ts=T0,
+                segment={**SEGMENT, "policy_area": "none"},
+                refusal=RefusalScore(label=label, score=0.9),
+            )
+        )
+
+
+def unacknowledged(t: Tracker) -> dict[str, float]:
+    return {
+        s.labels["event_id"]: s.value
+        for m in t.p.metrics.registry.collect()
+        for s in m.samples
+        if s.name == "driftmon_drift_event_unacknowledged_seconds"
+    }
+
+
+def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
+    t, store, now = tracker({"detectors": {"warmup": 10, "min_samples": 20}})
+    tripled(t, store)
+    feed(t, 100 + 150, 3)  # 150 values since the change point, 1 in 3: too few for critical
     asyncio.run(t.refresh())
     assert store.event("e1").severity == "warning"
-    feed(150, 3)  # 300 values since the change: critical
+    feed(t, 150, 3)  # 300 values since the change: critical
     asyncio.run(t.refresh())
     raised = store.event("e1")
     assert raised.severity == "critical" and raised.after.n == 300
@@ -454,6 +493,33 @@ def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
     now[0] += 60
     asyncio.run(t.refresh())
     assert len(store.timeline(["e1"])) == 2  # detected, regraded: once
+
+
+def test_a_raise_past_an_acknowledgement_pages_again_and_escalates_from_the_raise() -> None:
+    t, store, now = tracker({"detectors": {"warmup": 10, "min_samples": 20}})
+    tripled(t, store)
+    feed(t, 100 + 150, 3)
+    asyncio.run(t.refresh())
+    am, posted = alertmanager()
+    acknowledge(store, "e1", "ana", None, T0, timedelta(hours=4), am)
+    assert posted[0]["matchers"][1]["value"] == "warning|info"  # what the ack covers
+    asyncio.run(t.refresh())
+    assert open_series(t) == {"e1": "acknowledged"} and unacknowledged(t) == {}
+    now[0] += 600
+    feed(t, 150, 3)  # 300 values since the change: critical, past what ana acknowledged
+    asyncio.run(t.refresh())
+    assert open_series(t) == {"e1": "open"}
+    now[0] += 30
+    assert unacknowledged(t) == {"e1": 30.0}  # from the raise, not from detection (630 s)
+    raised = store.event("e1")
+    assert (raised.status, raised.severity) == ("open", "critical")
+    step = store.timeline(["e1"])[-1]
+    assert step.action == "regraded" and step.detail["reopened"] is True
+    later = datetime.fromtimestamp(now[0], UTC)
+    again = acknowledge(store, "e1", "bob", None, later, timedelta(hours=4), am)
+    assert again.transition.changed
+    assert posted[1]["matchers"][1]["value"] == "critical|warning|info"
+    assert store.timeline(["e1"])[-1].detail["severity"] == "critical"
 
 
 def test_auto_resolve_can_be_switched_off() -> None:
@@ -521,15 +587,32 @@ def test_ack_silences_the_events_alerts_and_records_the_silence(store: Any) -> N
     assert done.transition.changed and done.silence is not None
     assert done.silence.ends_at == T0 + timedelta(hours=4)
     assert posted[0]["comment"] == "acknowledged in driftmon: on it"
+    assert [m["name"] for m in posted[0]["matchers"]] == ["event_id", "severity"]
     ack = store.timeline(["e1"])[-1]
     assert ack.detail == {
         "silence_id": "sil-1",
         "silence_ends_at": (T0 + timedelta(hours=4)).isoformat(),
+        "severity": "critical",
     }
     assert done.as_json()["silence"]["id"] == "sil-1"
     again = acknowledge(store, "e1", "bob", None, T0, timedelta(hours=4), am)
     assert not again.transition.changed and len(posted) == 1  # no second silence
     assert "already acknowledged" in again.describe("acknowledged")
+
+
+def test_an_ack_racing_a_regrade_acknowledges_the_raised_severity(store: Any) -> None:
+    store.add_events([event(severity="warning")])
+    stale = store.event("e1")
+    assert not store.acknowledge("e1", "ana", severity="critical").changed  # not what it is
+    store.regrade("e1", "critical", event().after, T0, "warning → critical")
+    reads = [stale]  # the ack read the event just before the regrade wrote
+    real = store.event
+    store.event = lambda event_id: reads.pop() if reads else real(event_id)
+    am, posted = alertmanager()
+    done = acknowledge(store, "e1", "ana", None, T0, timedelta(hours=1), am)
+    assert done.transition.changed and store.event("e1").status == "acknowledged"
+    assert [p["matchers"][1]["value"] for p in posted] == ["warning|info", "critical|warning|info"]
+    assert store.timeline(["e1"])[-1].detail["severity"] == "critical"
 
 
 def test_ack_lands_in_the_store_when_the_silence_fails(store: Any) -> None:

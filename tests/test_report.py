@@ -219,6 +219,7 @@ def test_events_timeline_exemplars_and_questions(store: Store) -> None:
     assert e1["timeline"]["regraded_at"] == [] and e2["timeline"]["regraded_at"] == [iso(RAISED)]
     [rows] = [rows for title, _, rows in tables(report) if title == "Drift events"]
     assert f"regraded {iso(RAISED)}" in rows[1][-1] and "regraded" not in rows[0][-1]
+    assert "reopened" not in rows[1][-1]  # e2 was never acknowledged
     # exemplars of e1's segment around 09:00, refused ones after the change first
     chosen = e1["exemplars"]
     assert 0 < len(chosen) <= 4 and all("[EMAIL]" in x["prompt"] for x in chosen)
@@ -228,6 +229,19 @@ def test_events_timeline_exemplars_and_questions(store: Store) -> None:
     q = report["questions"]
     assert {o["id"] for o in q["still_open"]} == {"e1", "e2"}
     assert [u["owner"] for u in q["unacknowledged"]] == ["policy"]
+
+
+def test_a_regrade_past_an_acknowledgement_shows_as_reopened(store: Store) -> None:
+    store.add_events([event("e2", "atlas-3", 3, owner="policy", severity="warning")])
+    store.acknowledge("e2", by="bo", at=RAISED - timedelta(minutes=10))
+    store.regrade("e2", "critical", event("e2", "atlas-3", 3).after, RAISED, "warning → critical")
+    report = build(load(store, WEEK, Scope(), NOW))
+    [e2] = report["events"]
+    assert e2["status"] == "open" and e2["timeline"]["acknowledged_by"] == "bo"
+    assert e2["timeline"]["reopened_at"] == [iso(RAISED)]
+    [rows] = [rows for title, _, rows in tables(report) if title == "Drift events"]
+    assert f"regraded {iso(RAISED)}, reopened" in rows[0][-1]
+    assert [u["owner"] for u in report["questions"]["unacknowledged"]] == ["policy"]
 
 
 def test_a_scope_keeps_only_its_segments(store: Store) -> None:

@@ -149,6 +149,7 @@ def test_webhook_records_notified_and_escalated_with_the_team_receiver() -> None
     assert steps[0].detail == {
         "receiver": "cyber-primary",
         "alertname": "DriftmonDrift",
+        "severity": "critical",
         "via": "driftmon",
     }
 
@@ -223,7 +224,7 @@ def test_webhook_parsing_never_fails_with_anything_but_a_400(raw: bytes) -> None
 # --- Alertmanager silences -----------------------------------------------------------------
 
 
-def test_silence_is_posted_for_the_event_label_only() -> None:
+def test_silence_is_posted_for_the_event_at_its_severity_or_milder() -> None:
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -231,13 +232,18 @@ def test_silence_is_posted_for_the_event_label_only() -> None:
         return httpx.Response(200, json={"silenceID": "abc"})
 
     with Alertmanager("http://am:9093/", transport=httpx.MockTransport(answer)) as am:
-        silence = am.silence_event("e1", "alice", "ack", AT, AT + timedelta(hours=4))
+        silence = am.silence_event("e1", "warning", "alice", "ack", AT, AT + timedelta(hours=4))
     assert (silence.id, silence.ends_at) == ("abc", AT + timedelta(hours=4))
     assert str(seen[0].url) == "http://am:9093/api/v2/silences"
     body = json.loads(seen[0].content)
     assert body["matchers"] == [
-        {"name": "event_id", "value": "e1", "isRegex": False, "isEqual": True}
+        {"name": "event_id", "value": "e1", "isRegex": False, "isEqual": True},
+        {"name": "severity", "value": "warning|info", "isRegex": True, "isEqual": True},
     ]
+    critical = event_silence("e1", "critical", "alice", "ack", AT, AT + timedelta(hours=1))
+    assert critical["matchers"][1]["value"] == "critical|warning|info"
+    info = event_silence("e1", "info", "alice", "ack", AT, AT + timedelta(hours=1))
+    assert info["matchers"][1]["value"] == "info"
     assert (body["createdBy"], body["endsAt"]) == ("alice", "2026-03-02T13:00:00+00:00")
 
 
@@ -255,7 +261,7 @@ def test_silence_failures_say_what_happened(response: httpx.Response, says: str)
         Alertmanager("http://am:9093", transport=transport) as am,
         pytest.raises(SilenceError) as e,
     ):
-        am.silence_event("e1", "alice", "ack", AT, AT + timedelta(hours=1))
+        am.silence_event("e1", "warning", "alice", "ack", AT, AT + timedelta(hours=1))
     assert says in str(e.value)
     assert "http://am:9093" in str(e.value)
 
@@ -272,4 +278,4 @@ def test_unreachable_alertmanager_is_a_silence_error() -> None:
 
 def test_a_silence_must_end_after_it_starts() -> None:
     with pytest.raises(ValueError, match="end after"):
-        event_silence("e1", "alice", "x", AT, AT)
+        event_silence("e1", "warning", "alice", "x", AT, AT)
