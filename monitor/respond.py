@@ -33,7 +33,11 @@ class Outcome:
         t = self.transition
         body: dict[str, Any] = {"event_id": t.event_id, "status": t.after, "changed": t.changed}
         if self.silence is not None:
-            body["silence"] = {"id": self.silence.id, "ends_at": self.silence.ends_at.isoformat()}
+            body["silence"] = {
+                "id": self.silence.id,
+                "ends_at": self.silence.ends_at.isoformat(),
+                "severity": self.silence.severity,
+            }
         if self.silence_error is not None:
             body["silence_error"] = self.silence_error
         return body
@@ -48,7 +52,7 @@ class Outcome:
         )
         if self.silence is not None:
             line += f"; alerts silenced until {self.silence.ends_at:%Y-%m-%d %H:%M:%S}Z"
-            line += f" (silence {self.silence.id})"
+            line += f" (silence {self.silence.id}) while it stays {self.silence.severity}"
         return line
 
 

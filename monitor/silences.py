@@ -29,6 +29,7 @@ class SilenceError(RuntimeError):
 class Silence:
     id: str
     ends_at: datetime
+    severity: Severity  # it holds while the event stays at this severity (or milder)
 
 
 def event_silence(
@@ -107,7 +108,7 @@ class Alertmanager:
         reply = self._call("POST", "/api/v2/silences", "a silence", json=body)
         if not isinstance(reply, dict) or not isinstance(reply.get("silenceID"), str):
             raise SilenceError(f"Alertmanager at {self.url} returned no silenceID: {reply!r}")
-        return Silence(reply["silenceID"], ends)
+        return Silence(reply["silenceID"], ends, severity)
 
     def silences(self) -> list[dict[str, Any]]:
         """Every silence Alertmanager knows (active, pending and expired)."""

@@ -594,7 +594,12 @@ def test_ack_silences_the_events_alerts_and_records_the_silence(store: Any) -> N
         "silence_ends_at": (T0 + timedelta(hours=4)).isoformat(),
         "severity": "critical",
     }
-    assert done.as_json()["silence"]["id"] == "sil-1"
+    assert done.as_json()["silence"] == {
+        "id": "sil-1",
+        "ends_at": (T0 + timedelta(hours=4)).isoformat(),
+        "severity": "critical",
+    }
+    assert done.describe("acknowledged").endswith("(silence sil-1) while it stays critical")
     again = acknowledge(store, "e1", "bob", None, T0, timedelta(hours=4), am)
     assert not again.transition.changed and len(posted) == 1  # no second silence
     assert "already acknowledged" in again.describe("acknowledged")

@@ -234,6 +234,7 @@ def test_silence_is_posted_for_the_event_at_its_severity_or_milder() -> None:
     with Alertmanager("http://am:9093/", transport=httpx.MockTransport(answer)) as am:
         silence = am.silence_event("e1", "warning", "alice", "ack", AT, AT + timedelta(hours=4))
     assert (silence.id, silence.ends_at) == ("abc", AT + timedelta(hours=4))
+    assert silence.severity == "warning"
     assert str(seen[0].url) == "http://am:9093/api/v2/silences"
     body = json.loads(seen[0].content)
     assert body["matchers"] == [
