@@ -20,7 +20,7 @@ from prometheus_client.utils import floatToGoString
 from monitor.classify import NO_RESPONSE
 from monitor.counts import CATEGORY_THRESHOLD
 from monitor.detect import DriftDetection, within
-from monitor.schema import DLQ_REASONS, DriftEvent, Verdict
+from monitor.schema import DLQ_REASONS, DriftEvent, Severity, Verdict
 
 SEGMENT_LABELS = ("model", "surface", "locale", "policy_area")
 STORE_KINDS = ("counts", "detector_state", "events")
@@ -161,8 +161,16 @@ class Metrics:
         )
         self.drift_events = Counter(
             "driftmon_drift_events",
-            "Confirmed drift events recorded, by segment, metric and direction.",
+            "Confirmed drift events recorded, by segment, metric, direction and severity at "
+            "detection (raises: driftmon_drift_regrades_total).",
             [*SEGMENT_LABELS, "metric", "direction", "severity"],
+            registry=r,
+        )
+        self.regrades = Counter(
+            "driftmon_drift_regrades",
+            "Open drift events raised to a graver severity as evidence accrued, from and to; "
+            "reopened: the raise went past an acknowledgement.",
+            [*SEGMENT_LABELS, "metric", "direction", "from", "to", "reopened"],
             registry=r,
         )
         self.store_errors = Counter(
@@ -276,6 +284,12 @@ class Metrics:
         for category, score in verdict.violations.items():
             if score >= threshold:
                 self.violations.labels(*seg, category).inc()
+
+    def regraded(self, event: DriftEvent, severity: Severity) -> None:
+        """Count one raise of ``event`` (as it was before) to ``severity``."""
+        reopened = "true" if event.status == "acknowledged" else "false"
+        labels = (event.metric, event.direction, event.severity, severity, reopened)
+        self.regrades.labels(*segment_labels(event.segment), *labels).inc()
 
     def events(self, events: Iterable[DriftEvent]) -> None:
         for e in events:

@@ -473,6 +473,15 @@ def unacknowledged(t: Tracker) -> dict[str, float]:
     }
 
 
+def regrades(t: Tracker) -> dict[tuple[str, str, str], float]:
+    return {
+        (s.labels["from"], s.labels["to"], s.labels["reopened"]): s.value
+        for m in t.p.metrics.registry.collect()
+        for s in m.samples
+        if s.name == "driftmon_drift_regrades_total"
+    }
+
+
 def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
     t, store, now = tracker({"detectors": {"warmup": 10, "min_samples": 20}})
     tripled(t, store)
@@ -493,6 +502,7 @@ def test_an_event_caught_on_few_values_is_raised_as_they_accrue() -> None:
     now[0] += 60
     asyncio.run(t.refresh())
     assert len(store.timeline(["e1"])) == 2  # detected, regraded: once
+    assert regrades(t) == {("warning", "critical", "false"): 1.0}
 
 
 def test_a_raise_past_an_acknowledgement_pages_again_and_escalates_from_the_raise() -> None:
@@ -515,6 +525,7 @@ def test_a_raise_past_an_acknowledgement_pages_again_and_escalates_from_the_rais
     assert (raised.status, raised.severity) == ("open", "critical")
     step = store.timeline(["e1"])[-1]
     assert step.action == "regraded" and step.detail["reopened"] is True
+    assert regrades(t) == {("warning", "critical", "true"): 1.0}
     later = datetime.fromtimestamp(now[0], UTC)
     again = acknowledge(store, "e1", "bob", None, later, timedelta(hours=4), am)
     assert again.transition.changed
