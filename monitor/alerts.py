@@ -72,16 +72,25 @@ def _reverses() -> str:
     )
 
 
+def _reopened() -> str:
+    """A line for an event a regrade raised past its acknowledgement; else nothing."""
+    query = _lifecycle("driftmon_drift_event_reopened_timestamp_seconds")
+    return (
+        f"{{{{ with {query} | query }}}}\nreopened: {{{{ . | first | value | humanizeTimestamp }}}}"
+        ", graded graver than when it was acknowledged{{ end }}"
+    )
+
+
 def drift_description() -> str:
-    """Rate before → after with 95% intervals and traffic, since when, and for a rollback what
-    it goes back on; ids only, no text."""
+    """Rate before → after with 95% intervals and traffic, since when, for a rollback what it
+    goes back on, and whether a raise reopened it after an ack; ids only, no text."""
     since = _value("driftmon_drift_event_change_timestamp_seconds", "humanizeTimestamp")
     return "\n".join(
         [
             "{{ $labels.metric }} rate went {{ $labels.direction }}",
             f"before: {_rate('before')}",
             f"after: {_rate('after')}",
-            f"since: {since}{_reverses()}",
+            f"since: {since}{_reverses()}{_reopened()}",
             "owner: team {{ $labels.team }}; acknowledge: driftmon ack {{ $labels.event_id }}"
             " --by NAME",
         ]

@@ -274,6 +274,11 @@ class EventCollector(Collector):
                 "Unix time of the estimated change point.",
                 labels=["event_id"],
             ),
+            "reopened": GaugeMetricFamily(
+                "driftmon_drift_event_reopened_timestamp_seconds",
+                "Unix time a regrade raised the event past its acknowledgement (reopening it).",
+                labels=["event_id"],
+            ),
             "reverses": GaugeMetricFamily(
                 "driftmon_drift_event_reverses_info",
                 "1 per open event that goes back on an earlier change of its stream (a "
@@ -310,6 +315,8 @@ def _add(families: dict[str, GaugeMetricFamily], e: DriftEvent, team: str, now: 
             families["rate"].add_metric([e.id, side, bound], getattr(interval, bound))
         families["samples"].add_metric([e.id, side], interval.n)
     families["change"].add_metric([e.id], e.change_ts.timestamp())
+    if e.reopened_ts is not None:
+        families["reopened"].add_metric([e.id], e.reopened_ts.timestamp())
     if e.example_ids:
         examples = ",".join(e.example_ids[:EXAMPLES_IN_LABEL])
         families["examples"].add_metric([e.id, examples], 1.0)

@@ -123,6 +123,7 @@ def test_drift_alerts_carry_the_evidence_and_never_text(cfg: Config) -> None:
                 "driftmon_drift_event_rate",
                 "driftmon_drift_event_samples",
                 "driftmon_drift_event_change_timestamp_seconds",
+                "driftmon_drift_event_reopened_timestamp_seconds",
                 "driftmon_drift_event_examples_info",
                 "driftmon_drift_event_reverses_info",
             }

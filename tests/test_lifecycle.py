@@ -519,8 +519,15 @@ def test_a_raise_past_an_acknowledgement_pages_again_and_escalates_from_the_rais
     feed(t, 150, 3)  # 300 values since the change: critical, past what ana acknowledged
     asyncio.run(t.refresh())
     assert open_series(t) == {"e1": "open"}
+    reopened_at = now[0]
     now[0] += 30
     assert unacknowledged(t) == {"e1": 30.0}  # from the raise, not from detection (630 s)
+    assert [
+        (s.labels["event_id"], s.value)
+        for m in t.p.metrics.registry.collect()
+        for s in m.samples
+        if s.name == "driftmon_drift_event_reopened_timestamp_seconds"
+    ] == [("e1", reopened_at)]  # the page's "reopened:" line
     raised = store.event("e1")
     assert (raised.status, raised.severity) == ("open", "critical")
     step = store.timeline(["e1"])[-1]
