@@ -116,6 +116,14 @@ def owned(worker: WorkerProcess) -> list[int]:
     return httpx.get(url, timeout=5).json()["verdict_partitions"]
 
 
+def checkpointed(store: Store, partitions: list[int]) -> bool:
+    """Some detector stream of these verdict partitions has a checkpoint in the store (what a
+    worker taking them over continues; under load the first one can come after a third of the
+    traffic is counted)."""
+    states = store.load_states().values()
+    return any("segment" in s and s.get("partition") in partitions for s in states)
+
+
 def total(workers: list[WorkerProcess], name: str, **labels: str) -> float:
     return sum(metric_value(w.metrics_url, name, **labels) for w in workers)
 
@@ -236,6 +244,7 @@ def test_a_killed_worker_loses_and_repeats_nothing(
         wait_until(lambda: owned(a) and owned(b), 60, "both workers to own verdict partitions")
         publish(broker.bootstrap, cfg.broker.topics.samples, traffic["messages"])
         wait_until(lambda: counted(store) >= SAMPLES // 3, 60, "a third counted")
+        wait_until(lambda: checkpointed(store, owned(a)), 30, "a's detectors in the store")
         os.killpg(a.pid, signal.SIGKILL)  # mid-stream, no goodbye: unflushed work is lost
         wait_until(lambda: not a.running, 10, "the kill")
         restarted.start()
