@@ -116,7 +116,3 @@ class Alertmanager:
         if not isinstance(reply, list):
             raise SilenceError(f"Alertmanager at {self.url} returned no list of silences")
         return reply
-
-    def expire(self, silence_id: str) -> None:
-        """End a silence now (resolving an event lets its next drift page again)."""
-        self._call("DELETE", f"/api/v2/silence/{silence_id}", f"expiring silence {silence_id}")
