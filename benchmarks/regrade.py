@@ -26,6 +26,7 @@ from pathlib import Path
 # Run as a script, this folder would shadow the `detectors` package with detectors.py.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from detectors.rate import Rate  # noqa: E402
 from monitor.config import Detectors, Owners, SeverityPolicy  # noqa: E402
 from monitor.detect import DriftDetection, regrade  # noqa: E402
 from monitor.lifecycle import since_change  # noqa: E402
@@ -48,6 +49,12 @@ def verdict(i: int, refused: bool) -> Verdict:
     )
 
 
+def since(detection: DriftDetection, event: DriftEvent) -> Rate | None:
+    """The rate of the (one) stream since ``event``'s change point, as the worker regrades on."""
+    watch = detection.streams[next(iter(detection.streams))].watch
+    return since_change(watch, event.change_offset)
+
+
 def follow(p0: float, factor: float, seed: int, cfg: Detectors) -> tuple[str, int, int | None]:
     """(severity at detection, values to the first event, values to critical or None)."""
     detection, rng, policy = DriftDetection(cfg, Owners()), random.Random(seed), SeverityPolicy()
@@ -64,8 +71,7 @@ def follow(p0: float, factor: float, seed: int, cfg: Detectors) -> tuple[str, in
         if event.severity == "critical":
             return event.severity, found, found
         if (i - change) % EVERY == 0:
-            watch = detection.streams[next(iter(detection.streams))].watch
-            rate = since_change(watch, event.change_offset)
+            rate = since(detection, event)
             if rate is not None and regrade(event, rate, policy) == "critical":
                 return event.severity, found, i - change + 1
     return (event.severity, found, None) if event else ("none", 0, None)
@@ -86,8 +92,7 @@ def false_alarms(streams: int, length: int, seed: int) -> tuple[Counter[str], in
                 pending.append((i + 500, e))
             while pending and pending[0][0] == i:
                 _, e = pending.pop(0)
-                watch = detection.streams[next(iter(detection.streams))].watch
-                rate = since_change(watch, e.change_offset)
+                rate = since(detection, e)
                 level = regrade(e, rate, SeverityPolicy()) if rate is not None else "info"
                 raised += graver(level, e.severity)
     return alarms, raised

@@ -20,7 +20,7 @@ from prometheus_client.utils import floatToGoString
 from monitor.classify import NO_RESPONSE
 from monitor.counts import CATEGORY_THRESHOLD
 from monitor.detect import DriftDetection, within
-from monitor.schema import DLQ_REASONS, DriftEvent, Severity, Verdict
+from monitor.schema import DLQ_REASONS, DriftEvent, Verdict
 
 SEGMENT_LABELS = ("model", "surface", "locale", "policy_area")
 STORE_KINDS = ("counts", "detector_state", "events")
@@ -285,11 +285,11 @@ class Metrics:
             if score >= threshold:
                 self.violations.labels(*seg, category).inc()
 
-    def regraded(self, event: DriftEvent, severity: Severity) -> None:
-        """Count one raise of ``event`` (as it was before) to ``severity``."""
-        reopened = "true" if event.status == "acknowledged" else "false"
-        labels = (event.metric, event.direction, event.severity, severity, reopened)
-        self.regrades.labels(*segment_labels(event.segment), *labels).inc()
+    def regraded(self, before: DriftEvent, after: DriftEvent) -> None:
+        """Count one raise of an event, as it was ``before`` and ``after`` the regrade."""
+        reopened = "true" if after.status != before.status else "false"
+        labels = (before.metric, before.direction, before.severity, after.severity, reopened)
+        self.regrades.labels(*segment_labels(before.segment), *labels).inc()
 
     def events(self, events: Iterable[DriftEvent]) -> None:
         for e in events:

@@ -106,10 +106,7 @@ class ListStore:
         detail: dict[str, Any] | None = None,
         severity: Severity | None = None,
     ) -> Transition:
-        event = self.saved.get(event_id)
-        if event is not None and severity is not None and event.severity != severity:
-            return Transition(event_id, event.status, event.status)
-        return self._move(event_id, ("open",), "acknowledged", by, note, at, detail)
+        return self._move(event_id, ("open",), "acknowledged", by, note, at, detail, severity)
 
     def resolve(
         self,
@@ -133,8 +130,8 @@ class ListStore:
         event = self.saved.get(event_id)
         if event is None or event.status == "resolved" or not graver(severity, event.severity):
             return False
-        self.saved[event_id] = after_regrade(event, severity, after, at)
-        reopened = event.status == "acknowledged"
+        raised = self.saved[event_id] = after_regrade(event, severity, after, at)
+        reopened = raised.status != event.status
         self.entries.append(regrade_entry(event_id, at, note, detail, reopened))
         return True
 
@@ -147,11 +144,12 @@ class ListStore:
         note: str | None,
         at: datetime | None,
         detail: dict[str, Any] | None = None,
+        severity: Severity | None = None,
     ) -> Transition:
         event = self.saved.get(event_id)
         if event is None:
             raise UnknownEventError(f"no drift event with id {event_id!r}")
-        if event.status not in sources:
+        if event.status not in sources or severity not in (None, event.severity):
             return Transition(event_id, event.status, event.status)
         self.saved[event_id] = event.model_copy(update={"status": target})
         self.add_timeline(event_id, target, at or datetime.now(UTC), by, note, detail)

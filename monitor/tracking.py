@@ -138,10 +138,10 @@ class Tracker:
             except StoreError as exc:
                 log.error("could not regrade event %s: %s", r.event.id, exc)
                 continue
+            raised[r.event.id] = after_regrade(r.event, r.severity, after, at)
             if done:  # another worker may have been first: it said so and counted it
                 log.warning("drift event %s regraded: %s", r.event.id, r.note)
-                self.p.metrics.regraded(r.event, r.severity)
-            raised[r.event.id] = after_regrade(r.event, r.severity, after, at)
+                self.p.metrics.regraded(r.event, raised[r.event.id])
         return [raised.get(e.id, e) for e in events]
 
     def act(self, verb: str, event_id: str, body: ActionRequest) -> Outcome:
