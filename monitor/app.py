@@ -527,9 +527,14 @@ def build_app(cfg: Config, bootstrap: str, pipeline: Pipeline | None = None) -> 
     @app.on_before_shutdown.connect
     async def flush_on_stop(app: faust.App, **kwargs: Any) -> None:
         """A graceful stop writes the counts and detector state gathered since the last flush
-        and commits the verdict offsets they cover, so the next start re-reads nothing."""
+        and commits the verdict offsets they cover, so the next start re-reads nothing; and the
+        report's exemplars and tallies, the hour in progress too, which nobody re-reads."""
         if not await handover.write(p.take_writes()):
             log.error("not written at shutdown: the next owner replays from the store's cuts")
+        taken = p.report.take(everything=True)
+        error = await asyncio.to_thread(p.report.write, p.store, taken)
+        if error is not None:
+            log.error("report exemplars and tallies not written at shutdown: %s", error)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -36,7 +36,7 @@ from monitor.report_job import due_week
 from monitor.report_render import write
 from monitor.simulate import TrafficSimulator
 from monitor.store import Store
-from monitor.testing import WorkerProcess, wait_until
+from monitor.testing import WorkerProcess, metric_value, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -254,3 +254,41 @@ def test_reports_from_a_real_run_agree_across_backends_and_render(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     if os.environ.get("DRIFTMON_SAVE_REPORT_EXAMPLE"):
         shutil.copy(shot, DOCS / "report-example.png")
+
+
+def test_a_graceful_stop_writes_the_report_data_of_the_hour_in_progress(
+    broker: EmbeddedBroker, tmp_path: Path, webhook: str
+) -> None:
+    """Exemplars are stored once their hour is over, tallies at each flush: a worker stopped
+    before either (here the flush timer never fires) still leaves them in the store."""
+    url = f"sqlite:///{tmp_path / 'driftmon.db'}"
+    upgrade(url)
+    cfg = config(url, tmp_path, webhook)
+    cfg = cfg.model_copy(update={"worker": cfg.worker.model_copy(update={"flush_interval": 3600})})
+    ensure_topics(broker.bootstrap, cfg.broker.topics, cfg.broker.partitions)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20)
+    samples = TrafficSimulator(cfg.simulator, TUESDAY).take(600)  # six simulated seconds
+    for m in samples:
+        producer.send(cfg.broker.topics.samples, key=m.key, value=m.value)
+    for payload in BAD:
+        producer.send(cfg.broker.topics.samples, key=b"bad", value=payload)
+    producer.flush()
+    producer.close()
+    with WorkerProcess(cfg, broker.bootstrap, tmp_path / "worker") as worker:
+        wait_until(
+            lambda: (
+                metric_value(worker.metrics_url, "driftmon_samples_received_total")
+                == len(samples) + len(BAD)
+            ),
+            90,
+            "every message read",
+        )
+        store = Store(url)
+        assert store.exemplars() == [] and store.dlq_counts() == [], "nothing flushed yet"
+    assert "not written at shutdown" not in worker.log(tail=None)
+    kept = store.exemplars()
+    assert {x.model for x in kept} >= {"atlas-2", "atlas-3"}
+    assert sum(d.count for d in store.dlq_counts()) == len(BAD)
+    verdicts = sum(c.samples for c in store.classifier_counts() if c.role == "refusal")
+    assert verdicts == len(samples)
+    store.close()
