@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,10 @@ dashboards_app = typer.Typer(help="Grafana dashboards and their pictures.", no_a
 app.add_typer(dashboards_app, name="dashboards")
 deploy_app = typer.Typer(help="Compose and Kubernetes install files.", no_args_is_help=True)
 app.add_typer(deploy_app, name="deploy")
+events_app = typer.Typer(
+    help="The drift events not resolved yet, gravest first; `events show ID`: one in full."
+)
+app.add_typer(events_app, name="events")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (defaults if omitted).")
@@ -377,19 +382,30 @@ def resolve(
 
 
 def _respond(cfg: Config, url: str | None, by: str, act: Callable[..., Any]) -> Any:
-    """Run ``act(store, now)``: an unknown event is a usage error (2), a store failure exit 1."""
+    """Run ``act(store, now)`` on the store (see :func:`_opened` for the exit codes)."""
     from datetime import UTC, datetime
-
-    from monitor.store import Store, StoreError, UnknownEventError
 
     if not by.strip():
         raise fail("--by must name who acts")
+    with _opened(cfg, url) as handle:
+        return act(handle, datetime.now(UTC))
+
+
+@contextmanager
+def _opened(cfg: Config, url: str | None) -> Iterator[Any]:
+    """The store at ``url`` (default: the config's): a bad URL or an unknown event id is a
+    usage error (exit 2), a database failure exit 1."""
+    from monitor.store import Store, StoreError, UnknownEventError
+
     target = url or cfg.store.url
     if not target.startswith(("sqlite", "postgresql")):
         raise fail(f"--store must be a sqlite:// or postgresql:// SQLAlchemy URL, got {target!r}")
-    handle = Store(target)
     try:
-        return act(handle, datetime.now(UTC))
+        handle = Store(target)
+    except StoreError as exc:
+        raise fail(f"--store: {exc}") from None
+    try:
+        yield handle
     except UnknownEventError as exc:
         raise fail(str(exc)) from None
     except StoreError as exc:
@@ -397,6 +413,86 @@ def _respond(cfg: Config, url: str | None, by: str, act: Callable[..., Any]) -> 
         raise typer.Exit(code=1) from None
     finally:
         handle.close()
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per event instead of text.")]
+
+
+@events_app.callback(invoke_without_command=True)
+def events(
+    ctx: typer.Context,
+    resolved: Annotated[
+        bool,
+        typer.Option("--resolved", help="Resolved events too (default: open and acknowledged)."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only events detected in the last 30m, 12h, 7d, ... (default: any time)."
+        ),
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only events this team owns.")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """The drift events not resolved yet, gravest first, then the longest waiting."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.config import duration_seconds
+    from monitor.event_view import choose, list_line
+
+    cfg = _config(config)
+    now = datetime.now(UTC)
+    start = None
+    if since is not None:
+        try:
+            start = now - timedelta(seconds=duration_seconds(since))
+        except ValueError as exc:
+            raise fail(f"--since: {exc}") from None
+    with _opened(cfg, store) as handle:
+        stored = handle.events(since=start)
+    chosen = choose(stored, resolved=resolved, team=team)
+    for event in chosen:
+        typer.echo(json.dumps(event.model_dump(mode="json")) if as_json else list_line(event, now))
+    if not as_json:
+        what = "event" if len(chosen) == 1 else "events"
+        which = "" if resolved else " not resolved"
+        within = f", detected in the last {since}" if since else ""
+        typer.echo(f"{len(chosen)} drift {what}{which}{within}", err=True)
+
+
+@events_app.command("show")
+def events_show(
+    event_id: EventArg,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """One drift event in full: the rates before and after, the change point, the detector's
+    evidence, the traffic mix, its timeline and the redacted examples around the change."""
+    from datetime import UTC, datetime
+
+    from monitor.event_view import gather
+    from monitor.report import EXEMPLAR_WINDOW
+    from monitor.store import UnknownEventError
+
+    cfg = _config(config)
+    before, after = EXEMPLAR_WINDOW
+    with _opened(cfg, store) as handle:
+        event = handle.event(event_id)
+        if event is None:
+            raise UnknownEventError(f"no drift event with id {event_id!r}")
+        timeline = handle.timeline([event.id])
+        exemplars = handle.exemplars(event.change_ts - before, event.change_ts + after)
+    window = (before.total_seconds(), after.total_seconds())
+    shown = gather(event, timeline, exemplars, window, cfg.alerting.grafana_url)
+    if as_json:
+        typer.echo(json.dumps(shown.as_json()))
+    else:
+        typer.echo("\n".join(shown.lines(datetime.now(UTC))))
 
 
 @alerts_app.command("render")
