@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 Role = Literal["user", "assistant", "system", "tool", "developer"]
 RefusalLabel = Literal["compliance", "partial_refusal", "full_refusal"]
@@ -67,6 +75,20 @@ class SampleError(ValueError):
         self.detail = detail
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+
+
+def _no_controls(value: str) -> str:
+    """A sample's ids and segment values reach metric labels, alert annotations, logs and
+    terminals, where a line break or an escape sequence would forge or garble output."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (line breaks, escape sequences)")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_no_controls)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
@@ -93,12 +115,12 @@ class Message(_Strict):
 
 
 class Sample(_Strict):
-    sample_id: str = Field(min_length=1, max_length=256)
+    sample_id: Name = Field(min_length=1, max_length=256)
     ts: AwareDatetime
-    model: str = Field(min_length=1, max_length=256)
-    surface: str = Field(min_length=1, max_length=256)
-    locale: str = Field(min_length=1, max_length=64)
-    policy_area: str | None = Field(default=None, max_length=128)
+    model: Name = Field(min_length=1, max_length=256)
+    surface: Name = Field(min_length=1, max_length=256)
+    locale: Name = Field(min_length=1, max_length=64)
+    policy_area: Name | None = Field(default=None, max_length=128)
     messages: list[Message] = Field(min_length=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 from rich.console import Console
+from rich.markup import escape
 
 from monitor.broker import EmbeddedBroker, ensure_topics
 from monitor.config import Config
+from monitor.event_view import printable
 from monitor.migrate import upgrade
 from monitor.run import WorkerProcess, publish_simulation, scrape
 from monitor.schema import DriftEvent
@@ -186,5 +188,5 @@ def _show(events: queue.Queue[DriftEvent]) -> int:
         except queue.Empty:
             return shown
         colour = "red" if event.severity == "critical" else "yellow"
-        console.print(f"[bold {colour}]DRIFT[/] {event.describe()}")
+        console.print(f"[bold {colour}]DRIFT[/] {escape(printable(event.describe()))}")
         shown += 1

@@ -4,7 +4,9 @@ and PostgreSQL store."""
 
 from __future__ import annotations
 
+import io
 import json
+import queue
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,9 +17,10 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 from typer.testing import CliRunner
 
-from monitor import migrate
+from monitor import migrate, up
 from monitor.cli import app as cli
 from monitor.event_view import NO_EXEMPLARS, TEXT_CHARS, choose, gather, list_line, one_line
 from monitor.reportdata import Exemplar, ReportRows
@@ -172,6 +175,17 @@ def test_escape_sequences_in_untrusted_fields_do_not_reach_the_terminal() -> Non
     lines = [list_line(e, NOW), *gather(e, [step], [], WINDOW).lines(NOW)]
     assert not any(c in line for line in lines for c in "\x1b\n\u202e")
     assert "locale=en [31m " in lines[0]
+
+
+def test_up_prints_segment_values_literally_not_as_console_markup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(up, "console", Console(file=out, width=400, color_system=None))
+    events: queue.Queue[DriftEvent] = queue.Queue()
+    events.put(event("e1", segment={**SEGMENT, "surface": "[/]chat[bold]"}))
+    assert up._show(events) == 1
+    assert "surface=[/]chat[bold] " in out.getvalue()
 
 
 # --- the command on a real store ------------------------------------------------------------

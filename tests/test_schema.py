@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -58,6 +59,9 @@ def test_good_sample_parses_with_text_of_last_turns() -> None:
         (raw(ts="2026-11-23T10:00:00"), "invalid_value"),
         (raw(messages=[{"role": "wizard", "content": "x"}]), "invalid_value"),
         (b"{" + b" " * 300_000 + b"}", "oversized"),
+        (raw(locale="en\nUS"), "invalid_value"),
+        (raw(model="atlas\x1b[2J"), "invalid_value"),
+        (raw(sample_id="s\x85"), "invalid_value"),
     ],
 )
 def test_bad_messages_get_a_reason(payload: bytes, reason: str) -> None:
@@ -65,6 +69,24 @@ def test_bad_messages_get_a_reason(payload: bytes, reason: str) -> None:
         parse_sample(payload)
     assert caught.value.reason == reason
     assert caught.value.detail
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["sample_id", "model", "surface", "locale", "policy_area"]),
+    st.text(min_size=1, max_size=60),
+)
+def test_ids_and_segment_values_are_taken_unless_they_hold_control_characters(
+    field: str, value: str
+) -> None:
+    """They reach metric labels, alert annotations, logs and terminals verbatim."""
+    control = any(unicodedata.category(c) == "Cc" for c in value)
+    try:
+        sample = parse_sample(raw(**{field: value}))
+    except SampleError as exc:
+        assert control and exc.reason == "invalid_value" and "control characters" in exc.detail
+    else:
+        assert not control and getattr(sample, field) == value
 
 
 def test_deep_nesting_is_rejected_not_crashing() -> None:
