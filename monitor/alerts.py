@@ -91,8 +91,8 @@ def drift_description() -> str:
             f"before: {_rate('before')}",
             f"after: {_rate('after')}",
             f"since: {since}{_reverses()}{_reopened()}",
-            "owner: team {{ $labels.team }}; acknowledge: driftmon ack {{ $labels.event_id }}"
-            " --by NAME",
+            "owner: team {{ $labels.team }}; in full: driftmon events show"
+            " {{ $labels.event_id }}; acknowledge: driftmon ack {{ $labels.event_id }} --by NAME",
         ]
     )
 
