@@ -439,22 +439,21 @@ def events(
     """The drift events not resolved yet, gravest first, then the longest waiting."""
     if ctx.invoked_subcommand is not None:
         return
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
-    from monitor.config import duration_seconds
-    from monitor.event_view import choose, list_line
+    from monitor.config import ago
+    from monitor.event_view import list_line, queue
 
     cfg = _config(config)
     now = datetime.now(UTC)
     start = None
     if since is not None:
         try:
-            start = now - timedelta(seconds=duration_seconds(since))
+            start = ago(since, now)
         except ValueError as exc:
             raise fail(f"--since: {exc}") from None
     with _opened(cfg, store) as handle:
-        stored = handle.events(since=start)
-    chosen = choose(stored, resolved=resolved, team=team)
+        chosen = queue(handle, resolved=resolved, team=team, since=start)
     for event in chosen:
         typer.echo(json.dumps(event.model_dump(mode="json")) if as_json else list_line(event, now))
     if not as_json:
@@ -475,20 +474,11 @@ def events_show(
     evidence, the traffic mix, its timeline and the redacted examples around the change."""
     from datetime import UTC, datetime
 
-    from monitor.event_view import gather
-    from monitor.report import EXEMPLAR_WINDOW
-    from monitor.store import UnknownEventError
+    from monitor.event_view import load
 
     cfg = _config(config)
-    before, after = EXEMPLAR_WINDOW
     with _opened(cfg, store) as handle:
-        event = handle.event(event_id)
-        if event is None:
-            raise UnknownEventError(f"no drift event with id {event_id!r}")
-        timeline = handle.timeline([event.id])
-        exemplars = handle.exemplars(event.change_ts - before, event.change_ts + after)
-    window = (before.total_seconds(), after.total_seconds())
-    shown = gather(event, timeline, exemplars, window, cfg.alerting.grafana_url)
+        shown = load(handle, event_id, cfg.alerting.grafana_url)
     if as_json:
         typer.echo(json.dumps(shown.as_json()))
     else:

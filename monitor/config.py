@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -325,6 +326,20 @@ def duration_seconds(text: str) -> float:
     if total <= 0:
         raise ValueError(f"must be longer than zero, got {text!r}")
     return total
+
+
+def ago(text: str, now: datetime) -> datetime:
+    """The time a duration such as ``"7d"`` before ``now``; ValueError for a bad duration or
+    one reaching before the calendar's start (year 1).
+
+    >>> ago("36h", datetime(2026, 1, 2, 12))
+    datetime.datetime(2026, 1, 1, 0, 0)
+    """
+    seconds = duration_seconds(text)
+    try:
+        return now - timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"reaches before the year 1: {text!r}") from None
 
 
 def _duration(text: str) -> str:

@@ -5,7 +5,8 @@ the rates before and after with their intervals, when the change began, how sure
 detector was, how much the traffic mix explains, every step of its timeline and the redacted
 examples around the change. ``events list`` is the queue: what is not resolved, gravest first.
 
-Pure: events, timeline entries and exemplars in, lines or JSON-ready dicts out.
+Pure but for :func:`queue` and :func:`load`, the store reads shared by the command and the
+worker's ``GET /events`` API: events, timeline entries and exemplars in, lines or dicts out.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.report_events import dashboard_link, exemplars_for, iso
+from monitor.report_events import EXEMPLAR_WINDOW, dashboard_link, exemplars_for, iso
 from monitor.report_render import duration, pct, pp, segment
 from monitor.reportdata import Exemplar
 from monitor.schema import SEVERITIES, DriftEvent, Interval, TimelineEntry
+from monitor.store import UnknownEventError
 
 TEXT_CHARS = 120  # of a redacted exemplar's prompt or response, on one line
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -218,4 +220,30 @@ def gather(
     steps = sorted((t for t in timeline if t.event_id == event.id), key=lambda t: t.at)
     return Shown(
         event, steps, exemplars_for(event, exemplars, *window), dashboard_link(grafana_url, event)
+    )
+
+
+def queue(
+    store: Any,
+    *,
+    resolved: bool = False,
+    team: str | None = None,
+    since: datetime | None = None,
+) -> list[DriftEvent]:
+    """The stored events :func:`choose` lists, detected at or after ``since`` if given."""
+    return choose(store.events(since=since), resolved=resolved, team=team)
+
+
+def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:
+    """One stored event as ``events show`` prints it; UnknownEventError for an unknown id."""
+    event = store.event(event_id)
+    if event is None:
+        raise UnknownEventError(f"no drift event with id {event_id!r}")
+    before, after = EXEMPLAR_WINDOW
+    return gather(
+        event,
+        store.timeline([event.id]),
+        store.exemplars(event.change_ts - before, event.change_ts + after),
+        (before.total_seconds(), after.total_seconds()),
+        grafana_url,
     )

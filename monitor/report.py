@@ -32,7 +32,7 @@ import polars as pl
 
 from detectors.stats import wilson
 from monitor.counts import COUNTERS, DIMENSIONS, CountRow
-from monitor.report_events import event_entries, iso, questions
+from monitor.report_events import EXEMPLAR_WINDOW, event_entries, iso, questions
 from monitor.reportdata import ClassifierRow, DlqRow, Exemplar
 from monitor.schema import METRICS, DriftEvent, TimelineEntry
 
@@ -46,7 +46,6 @@ RATES: dict[str, tuple[str, str]] = {
 
 BASELINE_WEEKS = 4
 ALL = "all"
-EXEMPLAR_WINDOW = (timedelta(hours=2), timedelta(hours=4))  # before, after the change point
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 

@@ -7,7 +7,7 @@ Pure: events, timeline entries and exemplars in, JSON-ready dicts out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +15,7 @@ from monitor.reportdata import Exemplar
 from monitor.schema import DriftEvent, Interval, TimelineEntry
 
 EXEMPLARS_PER_EVENT = 4
+EXEMPLAR_WINDOW = (timedelta(hours=2), timedelta(hours=4))  # before, after the change point
 MIN_MOVE = 0.01  # a rate "moved" for the review questions: at least 1 percentage point ...
 MIN_SAMPLES = 30  # ... with at least this many samples on both sides
 

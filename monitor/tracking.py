@@ -1,14 +1,16 @@
 """The worker follows its open drift events: a refresh timer, auto-resolve (of recovered
 events, and of info events open ``lifecycle.close_info_after``), the regrade of events that
-more evidence makes graver, and the HTTP endpoints that change an event's status or record
-what Alertmanager did with it.
+more evidence makes graver, and the HTTP endpoints that show an event, change its status or
+record what Alertmanager did with it.
 
 Wired onto the Faust app by :func:`mount` (called from :func:`monitor.app.build_app`). The
 decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, regrade, expiry) and
 :mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
 between them, the store (in a thread, never on the event loop) and Faust's web server.
 
-    POST /events/{id}/ack       Authorization: Bearer <alerting.api_token>   {"by", "note"}
+    GET  /events                Authorization: Bearer <alerting.api_token>   ?resolved&since&team
+    GET  /events/{id}           same: the event as ``driftmon events show --json`` prints it
+    POST /events/{id}/ack       same, with the body {"by", "note"}
     POST /events/{id}/resolve   same
     POST /alerts/webhook        Alertmanager's webhook payload (records notified/escalated)
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from faust.web import View
 
 from monitor.config import Config, duration_seconds
 from monitor.detect import interval
+from monitor.event_view import load, queue
 from monitor.lifecycle import (
     EventCollector,
     Expiry,
@@ -50,7 +53,15 @@ from monitor.respond import Outcome, acknowledge, resolve
 from monitor.schema import DriftEvent
 from monitor.silences import Alertmanager
 from monitor.store import StoreError, UnknownEventError
-from monitor.webapi import ActionRequest, ApiError, Step, authorize, parse_action, parse_webhook
+from monitor.webapi import (
+    ActionRequest,
+    ApiError,
+    Step,
+    authorize,
+    parse_action,
+    parse_queue,
+    parse_webhook,
+)
 
 if TYPE_CHECKING:
     from monitor.app import Pipeline
@@ -190,23 +201,54 @@ def mount(app: faust.App, p: Pipeline) -> Tracker:
     async def first_refresh() -> None:
         await tracker.refresh()
 
+    async def answer(view: View, what: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        """``work()``'s answer as JSON, or the status its exception calls for."""
+        try:
+            return view.json(await work())
+        except ApiError as exc:
+            return _error(view, exc.status, exc.message)
+        except UnknownEventError as exc:
+            return _error(view, 404, str(exc))
+        except StoreError as exc:
+            log.error("%s, store unavailable: %s", what, exc)
+            return _error(view, 503, "the store is unavailable; try again")
+
+    def reader(request: Any) -> None:
+        authorize(request.headers.get("Authorization"), token, "event reads")
+
+    class EventQueue(View):
+        async def get(self, request: Any) -> Any:
+            async def listed() -> dict[str, Any]:
+                reader(request)
+                q = parse_queue(request.query, datetime.now(UTC))
+                found = await asyncio.to_thread(
+                    queue, p.store, resolved=q.resolved, team=q.team, since=q.since
+                )
+                return {"events": [e.model_dump(mode="json") for e in found]}
+
+            return await answer(self, "event queue not read", listed)
+
+    class EventDetail(View):
+        async def get(self, request: Any, event_id: str) -> Any:
+            async def shown() -> dict[str, Any]:
+                reader(request)
+                url = p.cfg.alerting.grafana_url
+                return (await asyncio.to_thread(load, p.store, event_id, url)).as_json()
+
+            return await answer(self, f"event {event_id} not read", shown)
+
     class EventAction(View):
         verb = "ack"
 
         async def post(self, request: Any, event_id: str) -> Any:
-            try:
+            async def act() -> dict[str, Any]:
                 authorize(request.headers.get("Authorization"), token)
                 body = parse_action(await request.read())
                 outcome = await asyncio.to_thread(tracker.act, self.verb, event_id, body)
-            except ApiError as exc:
-                return _error(self, exc.status, exc.message)
-            except UnknownEventError as exc:
-                return _error(self, 404, str(exc))
-            except StoreError as exc:
-                log.error("event %s not changed, store unavailable: %s", event_id, exc)
-                return _error(self, 503, "the store is unavailable; try again")
-            await tracker.refresh()
-            return self.json(outcome.as_json())
+                await tracker.refresh()
+                return outcome.as_json()
+
+            return await answer(self, f"event {event_id} not changed", act)
 
     class ResolveAction(EventAction):
         verb = "resolve"
@@ -225,6 +267,8 @@ def mount(app: faust.App, p: Pipeline) -> Tracker:
                 return _error(self, 503, "the store is unavailable; Alertmanager will retry")
             return self.json({"recorded": written, "alerts": len(steps)})
 
+    app.page("/events", name="event_queue")(EventQueue)
+    app.page("/events/{event_id}", name="event_detail")(EventDetail)
     app.page("/events/{event_id}/ack", name="ack_event")(EventAction)
     app.page("/events/{event_id}/resolve", name="resolve_event")(ResolveAction)
     app.page("/alerts/webhook", name="alert_webhook")(AlertWebhook)

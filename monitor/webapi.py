@@ -1,12 +1,13 @@
-"""The worker's write API as pure functions: who may write, and what a request body says.
+"""The worker's event API as pure functions: who may read or write, and what a request says.
 
 The HTTP handlers in :mod:`monitor.app` only move bytes; every decision is here so it can be
 tested without a server. Each refusal is an :class:`ApiError` carrying the HTTP status to
 answer with, and a message that says what was wrong and what to do:
 
-- 403: writes are switched off (no ``alerting.api_token`` configured): no token, no write;
+- 403: the API is switched off (no ``alerting.api_token`` configured): no token, no read or
+  write (a read shows redacted exemplars, still more than a metric label);
 - 401: the ``Authorization: Bearer ...`` header is missing, malformed or has the wrong token;
-- 400: the body is not the JSON the endpoint expects;
+- 400: the body is not the JSON the endpoint expects, or a query parameter is malformed;
 - 404: (raised by the handler) no stored event has that id.
 
 Alertmanager's webhook payload (version 4) becomes timeline entries: an alert carrying an
@@ -22,13 +23,14 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.config import Owners
+from monitor.config import Owners, ago
 from monitor.owners import notify_role, receiver_name
 from monitor.schema import TimelineAction
 
@@ -49,7 +51,7 @@ class ApiError(Exception):
         self.message = message
 
 
-def authorize(header: str | None, token: str | None) -> None:
+def authorize(header: str | None, token: str | None, what: str = "writes") -> None:
     """Raise unless ``header`` is ``Bearer <token>``; with no token configured, refuse all.
 
     >>> authorize("Bearer s3cret", "s3cret")
@@ -59,7 +61,7 @@ def authorize(header: str | None, token: str | None) -> None:
     monitor.webapi.ApiError: 401: wrong bearer token
     """
     if not token:
-        raise ApiError(403, "writes are disabled: set alerting.api_token in the worker's config")
+        raise ApiError(403, f"{what} are disabled: set alerting.api_token in the worker's config")
     scheme, _, given = (header or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise ApiError(401, "send the header 'Authorization: Bearer <alerting.api_token>'")
@@ -74,6 +76,42 @@ class ActionRequest(BaseModel):
 
     by: str = Field(min_length=1, max_length=MAX_LABEL)
     note: str | None = Field(default=None, max_length=2000)
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """``GET /events?resolved=true&since=7d&team=cyber``: which events to list."""
+
+    resolved: bool = False
+    since: datetime | None = None
+    team: str | None = None
+
+
+_TRUTH = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def parse_queue(query: Mapping[str, str], now: datetime) -> QueueQuery:
+    """The query string of ``GET /events``, or a 400 that names the bad parameter.
+
+    >>> parse_queue({"since": "1h"}, datetime(2026, 1, 1, 12)).since
+    datetime.datetime(2026, 1, 1, 11, 0)
+    """
+    unknown = sorted(set(query) - {"resolved", "since", "team"})
+    if unknown:
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
+    flag = query.get("resolved", "false").lower()
+    if flag not in _TRUTH:
+        raise ApiError(400, f"resolved: expected true or false, got {flag[:20]!r}")
+    since = None
+    if "since" in query:
+        try:
+            since = ago(query["since"], now)
+        except ValueError as exc:
+            raise ApiError(400, f"since: {str(exc)[:200]}") from None
+    team = query.get("team") or None
+    if team is not None and len(team) > MAX_LABEL:
+        raise ApiError(400, f"team: longer than {MAX_LABEL} characters")
+    return QueueQuery(_TRUTH[flag], since, team)
 
 
 def _validated(model: type[M], data: Any, message: str) -> M:

@@ -20,7 +20,7 @@ from monitor.broker import free_port
 from monitor.cli import app as cli
 from monitor.config import parse_config
 from monitor.schema import DriftEvent, Interval
-from monitor.store import Store
+from monitor.store import Store, StoreError
 from monitor.testing import ListStore
 
 TOKEN = "s3cret-token"
@@ -57,9 +57,12 @@ def event(event_id: str = "e1") -> DriftEvent:
 class Request:
     """What the views read from aiohttp's request: headers and the body."""
 
-    def __init__(self, body: bytes, token: str | None = None) -> None:
+    def __init__(
+        self, body: bytes, token: str | None = None, query: dict[str, str] | None = None
+    ) -> None:
         self.headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         self._body = body
+        self.query = query or {}
 
     async def read(self) -> bytes:
         return self._body
@@ -86,6 +89,16 @@ class Worker:
         response = asyncio.run(call)
         return response.status, json.loads(response.body)
 
+    def get(self, path: str, token: str | None = TOKEN, **query: str) -> tuple[int, Any]:
+        request = Request(b"", token, query)
+        if path == "/events":
+            call = self.app.web.views["/events"].get(request)
+        else:
+            event_id = path.removeprefix("/events/")
+            call = self.app.web.views["/events/{event_id}"].get(request, event_id=event_id)
+        response = asyncio.run(call)
+        return response.status, json.loads(response.body)
+
 
 @pytest.fixture
 def worker() -> Worker:
@@ -107,6 +120,56 @@ def test_ack_and_resolve_over_http(worker: Worker) -> None:
     # The worker's metrics follow at once: a resolved event has no series left.
     names = {s.name for m in worker.pipeline.metrics.registry.collect() for s in m.samples}
     assert "driftmon_drift_event_open" not in names
+
+
+def test_the_queue_and_one_event_over_http(worker: Worker) -> None:
+    worker.store.add_events([event("e2").model_copy(update={"severity": "warning"})])
+    status, body = worker.get("/events")
+    assert status == 200 and [e["id"] for e in body["events"]] == ["e1", "e2"]
+    assert body["events"][0]["before"]["k"] == 18
+    worker.post("/events/e1/resolve", {"by": "alice", "note": "intended"})
+    assert [e["id"] for e in worker.get("/events")[1]["events"]] == ["e2"]
+    assert [e["id"] for e in worker.get("/events", resolved="true")[1]["events"]] == ["e2", "e1"]
+    assert worker.get("/events", team="nobody")[1]["events"] == []
+    status, shown = worker.get("/events/e1")
+    assert status == 200 and shown["status"] == "resolved" and shown["severity"] == "critical"
+    assert [(t["action"], t["actor"], t["note"]) for t in shown["timeline"]] == [
+        ("detected", "adwin", None),
+        ("resolved", "alice", "intended"),
+    ]
+    assert shown["exemplars"] == [] and "var-model=atlas-2" in shown["dashboard"]
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "query", "status", "says"),
+    [
+        ("/events", None, {}, 401, "Authorization: Bearer"),
+        ("/events/e1", "wrong", {}, 401, "wrong bearer token"),
+        ("/events/nope", TOKEN, {}, 404, "'nope'"),
+        ("/events", TOKEN, {"since": "soon"}, 400, "since: not a duration"),
+        ("/events", TOKEN, {"resolved": "maybe"}, 400, "resolved: expected true or false"),
+        ("/events", TOKEN, {"status": "open"}, 400, "unknown query parameter(s): status"),
+    ],
+)
+def test_read_mistakes_are_4xx(
+    worker: Worker, path: str, token: str | None, query: dict, status: int, says: str
+) -> None:
+    got, answer = worker.get(path, token, **query)
+    assert got == status and says in answer["error"]
+
+
+def test_reads_without_a_configured_token_or_store_say_why() -> None:
+    closed = Worker(token=None)
+    status, answer = closed.get("/events", token="anything")
+    assert status == 403 and "event reads are disabled" in answer["error"]
+    broken = Worker()
+
+    def down(since: Any = None) -> list:
+        raise StoreError("reading drift events failed on memory://: gone")
+
+    broken.store.events = down  # type: ignore[method-assign]
+    status, answer = broken.get("/events")
+    assert status == 503 and "store is unavailable" in answer["error"]
 
 
 @pytest.mark.parametrize(

@@ -285,6 +285,7 @@ def test_a_flood_of_label_values_stays_within_top_k(worker: Worker) -> None:
 # --- HTTP --------------------------------------------------------------------------------
 
 PATHS = ["/events/{id}/ack", "/events/{id}/resolve", "/alerts/webhook"]
+READS = ["/events", "/events/{id}", "/events?since={id}&resolved={id}&team={id}", "/events?{id}=1"]
 READ_ONLY = ["/metrics", "/healthz", "/readyz"]
 AUTH = st.sampled_from(
     [None, "", "Bearer", "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}", f"bearer {TOKEN} x"]
@@ -318,7 +319,7 @@ def request(base: str, method: str, path: str, body: bytes | None, auth: str | N
 )
 @given(
     method=st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
-    path=st.sampled_from(PATHS + READ_ONLY + ["/events//ack", "/nope"]),
+    path=st.sampled_from(PATHS + READS + READ_ONLY + ["/events//ack", "/nope"]),
     event_id=st.text(min_size=1, max_size=40),
     auth=AUTH,
     body=BODIES,
@@ -334,6 +335,24 @@ def test_http_endpoints_answer_4xx_never_5xx(
     if method == "POST" and (writes or path == "/alerts/webhook") and auth != f"Bearer {TOKEN}":
         # 401/403, or 404 for an id the route cannot hold (aiohttp routes refuse "{" and "}")
         assert 400 <= status < 500, (path, auth, status)
+    if method == "GET" and path.startswith("/events") and auth != f"Bearer {TOKEN}":
+        assert 400 <= status < 500, (path, auth, status)  # reads show exemplars: token first
+
+
+def test_reads_need_the_token_and_say_what_is_wrong(worker: Worker) -> None:
+    base = worker.process.metrics_url.removesuffix("/metrics")
+    auth = f"Bearer {TOKEN}"
+    assert request(base, "GET", "/events", None, None) == 401
+    assert request(base, "GET", "/events/nope", None, "Bearer wrong") == 401
+    assert request(base, "GET", "/events/nope", None, auth) == 404
+    assert request(base, "GET", "/events?since=soon", None, auth) == 400
+    assert request(base, "GET", "/events?resolved=maybe", None, auth) == 400
+    req = urllib.request.Request(
+        base + "/events?resolved=true&since=7d", headers={"Authorization": auth}
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        listed = json.loads(response.read())
+    assert isinstance(listed["events"], list)
 
 
 def test_writes_need_the_token_and_a_known_event(worker: Worker) -> None:

@@ -1,5 +1,5 @@
-"""The worker's write API as pure functions: auth, request bodies, webhook payloads; and the
-Alertmanager silences client against a mock transport."""
+"""The worker's event API as pure functions: auth, request bodies and queries, webhook
+payloads; and the Alertmanager silences client against a mock transport."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from monitor.config import Owners
 from monitor.silences import Alertmanager, SilenceError, event_silence
-from monitor.webapi import ApiError, authorize, parse_action, parse_webhook, receiver_for
+from monitor.webapi import (
+    ApiError,
+    QueueQuery,
+    authorize,
+    parse_action,
+    parse_queue,
+    parse_webhook,
+    receiver_for,
+)
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -40,6 +48,44 @@ OWNERS = Owners(
     },
     policy_areas={"cyber": "cyber"},
 )
+
+
+# --- the queue's query string ----------------------------------------------------------------
+
+
+def test_parse_queue_reads_flags_durations_and_teams() -> None:
+    assert parse_queue({}, AT) == QueueQuery()
+    got = parse_queue({"resolved": "TRUE", "since": "7d", "team": "cyber"}, AT)
+    assert got == QueueQuery(True, AT - timedelta(days=7), "cyber")
+    assert parse_queue({"resolved": "0", "team": ""}, AT) == QueueQuery()
+
+
+DURATIONS = st.from_regex(r"[0-9]{1,16}(ms|y|w|d|h|m|s)", fullmatch=True)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["resolved", "since", "team", "x"]), st.text(max_size=300) | DURATIONS
+    )
+)
+def test_parse_queue_answers_or_refuses_with_400(query: dict[str, str]) -> None:
+    try:
+        got = parse_queue(query, AT)
+    except ApiError as exc:
+        assert exc.status == 400 and len(exc.message) < 400
+    else:
+        assert got.since is None or got.since < AT
+        assert got.team is None or got.team == query["team"]
+
+
+@given(DURATIONS)
+def test_any_lookback_is_a_time_or_a_400(since: str) -> None:
+    try:
+        got = parse_queue({"since": since}, AT)
+    except ApiError as exc:
+        assert exc.status == 400 and "since:" in exc.message
+    else:
+        assert got.since is not None and got.since < AT
 
 
 # --- authorize -----------------------------------------------------------------------------
