@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from monitor.classify import OVERTURN_AT, RefusalCascade, from_config
 from monitor.cli import app
-from monitor.config import Config, ConfigError, load_config, parse_config
+from monitor.config import (
+    MAX_DURATION,
+    Config,
+    ConfigError,
+    ago,
+    duration_seconds,
+    load_config,
+    parse_config,
+)
 
 runner = CliRunner()
 
@@ -98,3 +109,23 @@ def test_the_overturn_score_is_configured_and_checked() -> None:
         parse_config({"classifiers": {"refusal_overturn_at": 1.5}})
     with pytest.raises(ConfigError, match=r"classifiers\.stack.*no classifier 'magic' for viol"):
         parse_config({"classifiers": {"stack": {"violation": ["rules", "magic"]}}})
+
+
+@given(st.from_regex(r"([0-9]{1,14}(y|w|d|h|m|s|ms)){1,3}", fullmatch=True))
+def test_a_duration_is_refused_or_a_span_dates_can_move_by(text: str) -> None:
+    """Durations come from config files, CLI options and query strings: however large the
+    number, the answer is a ValueError or a span a datetime can be moved by both ways."""
+    try:
+        seconds = duration_seconds(text)
+    except ValueError:
+        return
+    assert 0 < seconds <= MAX_DURATION
+    now = datetime.now(UTC)
+    assert ago(text, now) < now < now + timedelta(seconds=seconds)
+
+
+def test_durations_read_like_prometheus_and_stay_within_a_century() -> None:
+    assert duration_seconds("1h30m") == 5400 and duration_seconds("100y") == MAX_DURATION
+    for bad, says in [("100y1s", "at most 100y"), ("0s", "longer than zero"), ("5m1h", "like")]:
+        with pytest.raises(ValueError, match=says):
+            duration_seconds(bad)
