@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,10 +79,9 @@ def up(
 ) -> None:
     """Run everything locally: embedded broker, worker, simulated traffic with a drift, store."""
     cfg = _config(config)
-    if duration is not None and duration <= 0:
-        raise fail(f"--duration must be positive, got {duration}")
-    if rate is not None and rate <= 0:
-        raise fail(f"--rate must be positive, got {rate}")
+    for name, value in (("--duration", duration), ("--rate", rate)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise fail(f"{name} must be a positive number, got {value}")
     from monitor.up import run_up
 
     raise typer.Exit(run_up(cfg, duration=duration, rate=rate, store_url=store))

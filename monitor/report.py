@@ -47,6 +47,7 @@ RATES: dict[str, tuple[str, str]] = {
 BASELINE_WEEKS = 4
 ALL = "all"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+YEARS = (1970, 9998)  # a report also reads weeks before and after its own: dates stay valid
 
 
 @dataclass(frozen=True, order=True)
@@ -71,6 +72,8 @@ class Week:
         if match is None:
             raise ValueError(f"week {text!r} is not an ISO week like 2026-W47 (year-Wnumber)")
         year, number = int(match[1]), int(match[2])
+        if not YEARS[0] <= year <= YEARS[1]:
+            raise ValueError(f"week {text!r}: the year must be from {YEARS[0]} to {YEARS[1]}")
         weeks = date(year, 12, 28).isocalendar().week
         if not 1 <= number <= weeks:
             raise ValueError(f"week {text!r} does not exist: {year} has {weeks} ISO weeks")

@@ -78,6 +78,22 @@ def test_cli_exits_2_without_a_broker(tmp_path: Path) -> None:
 def test_cli_exits_2_on_missing_file_and_bad_option() -> None:
     assert runner.invoke(app, ["classify", "/nonexistent.jsonl"]).exit_code == 2
     assert runner.invoke(app, ["up", "--duration", "-5"]).exit_code == 2
+    for option, value in [("--duration", "nan"), ("--rate", "inf"), ("--rate", "0")]:
+        refused = runner.invoke(app, ["up", option, value])
+        assert refused.exit_code == 2 and f"{option} must be a positive number" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("section", "values"),
+    [("simulator", {"rate": ".inf"}), ("worker", {"flush_interval": ".nan"})],
+)
+def test_config_numbers_must_be_finite(tmp_path: Path, section: str, values: dict) -> None:
+    """YAML spells infinity .inf: a simulator at an infinite rate would spin, a flush every
+    NaN seconds never come."""
+    path = tmp_path / "inf.yaml"
+    path.write_text(f"{section}:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items()))
+    with pytest.raises(ConfigError, match="finite number"):
+        load_config(path)
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
 
 

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from monitor import migrate
 from monitor.cli import app
 from monitor.config import parse_config
 from monitor.counts import COUNTERS, CountRow
-from monitor.report import Scope, Week, build, load
+from monitor.report import BASELINE_WEEKS, Scope, Week, build, load
 from monitor.report_events import iso
 from monitor.report_job import due_week, expire_exemplars, post, run_scheduled, slack_payload
 from monitor.report_render import render_html, render_markdown, tables, write
@@ -421,3 +423,16 @@ def test_week_parsing() -> None:
     assert str(Week.parse("2026-W01").shifted(-1)) == "2025-W52"
     with pytest.raises(ValueError, match="ISO week"):
         Week.parse("2026-W1")
+
+
+@example(1, 1)
+@example(9999, 52)
+@given(st.integers(0, 9999), st.integers(0, 99))
+def test_any_week_parses_to_one_whose_neighbours_exist_or_is_refused(year: int, n: int) -> None:
+    """A report reads the baseline weeks before its week and the days after it."""
+    try:
+        week = Week.parse(f"{year:04d}-W{n:02d}")
+    except ValueError as exc:
+        assert f"{year:04d}-W{n:02d}" in str(exc)
+        return
+    assert week.shifted(-BASELINE_WEEKS).start < week.start < week.end < week.shifted(1).end
