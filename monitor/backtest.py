@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def read_rows(path: Path) -> tuple[str, Any]:
     """('samples', raw JSON bytes per row) or ('verdicts', a polars frame), from JSONL/Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame = pl.read_parquet(path)
+        frame = _read(pl.read_parquet, path)
         if "messages" in frame.columns:
             rows = frame.iter_rows(named=True)
             return "samples", (json.dumps(r, default=str).encode() for r in rows)
@@ -86,8 +86,17 @@ def read_rows(path: Path) -> tuple[str, Any]:
     except json.JSONDecodeError as exc:
         raise BacktestError(f"{path}: the first line is not JSON: {exc}") from None
     if isinstance(first, dict) and "messages" not in first and "refusal" in first:
-        return "verdicts", pl.read_ndjson(path, infer_schema_length=None)
+        return "verdicts", _read(pl.read_ndjson, path, infer_schema_length=None)
     return "samples", _lines(path)
+
+
+def _read(reader: Callable[..., pl.DataFrame], path: Path, **options: Any) -> pl.DataFrame:
+    """The whole file as a frame, or a BacktestError saying why polars could not read it."""
+    try:
+        return reader(path, **options)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BacktestError(f"{path}: cannot be read: {first[:300]}") from None
 
 
 def _lines(path: Path) -> Iterator[bytes]:

@@ -58,6 +58,35 @@ def _config(path: Path | None) -> Config:
         raise fail(str(exc)) from None
 
 
+def _positive(name: str, value: float | None) -> None:
+    """A finite number above zero, or exit 2 (NaN passes a ``<= 0`` check)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise fail(f"{name} must be a positive number, got {value}")
+
+
+@contextmanager
+def _kafka() -> Iterator[None]:
+    """An unreachable broker is an outage to report in one line (exit 1), not a traceback."""
+    from monitor.broker import BrokerError
+
+    try:
+        yield
+    except BrokerError as exc:
+        typer.echo(f"driftmon: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@contextmanager
+def _writing(path: Path | None) -> Iterator[None]:
+    """``--out`` that cannot be written (no folder, no permission) is a usage error."""
+    try:
+        yield
+    except OSError as exc:
+        if path is None or exc.filename not in (str(path), path):
+            raise
+        raise fail(f"--out: cannot write {path}: {exc.strerror}") from None
+
+
 def _bootstrap(cfg: Config, override: str | None) -> str:
     bootstrap = override or cfg.broker.bootstrap_servers
     if not bootstrap:
@@ -79,9 +108,8 @@ def up(
 ) -> None:
     """Run everything locally: embedded broker, worker, simulated traffic with a drift, store."""
     cfg = _config(config)
-    for name, value in (("--duration", duration), ("--rate", rate)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise fail(f"{name} must be a positive number, got {value}")
+    _positive("--duration", duration)
+    _positive("--rate", rate)
     from monitor.up import run_up
 
     raise typer.Exit(run_up(cfg, duration=duration, rate=rate, store_url=store))
@@ -94,7 +122,8 @@ def worker(config: ConfigOpt = None, bootstrap: BootstrapOpt = None) -> None:
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import run_worker
 
-    run_worker(cfg, target)
+    with _kafka():
+        run_worker(cfg, target)
 
 
 @app.command()
@@ -110,7 +139,8 @@ def produce(
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import produce_file
 
-    sent = produce_file(file, target, cfg.broker.topics.samples, cfg.broker.partitions)
+    with _kafka():
+        sent = produce_file(file, target, cfg.broker.topics.samples, cfg.broker.partitions)
     typer.echo(f"published {sent} message(s) from {file} to {cfg.broker.topics.samples}")
 
 
@@ -123,12 +153,12 @@ def simulate(
 ) -> None:
     """Publish simulated traffic (with the drift scenario of the config) to the samples topic."""
     cfg = _config(config)
-    if duration <= 0:
-        raise fail(f"--duration must be positive, got {duration}")
+    _positive("--duration", duration)
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import publish_simulation
 
-    sent = publish_simulation(cfg, target, duration, paced=not fast)
+    with _kafka():
+        sent = publish_simulation(cfg, target, duration, paced=not fast)
     typer.echo(f"published {sent} simulated message(s) to {cfg.broker.topics.samples}")
 
 
@@ -162,7 +192,8 @@ def classify(
     console = Console(stderr=True)
     if progress is None:
         progress = console.is_terminal and size >= PROGRESS_MIN_BYTES
-    handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    with _writing(out):
+        handle = out.open("w", encoding="utf-8") if out else sys.stdout
     bar = Progress(console=console, disable=not progress)
     try:
         with bar:
@@ -191,6 +222,8 @@ def backtest(
     cfg = _config(config)
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    if out is not None and not out.parent.is_dir():
+        raise fail(f"--out: cannot write {out}: no folder {out.parent}")
     from monitor.backtest import BacktestError, backtest
 
     tuning = _stored_tuning(cfg) if tuned else None
@@ -199,7 +232,8 @@ def backtest(
     except BacktestError as exc:
         raise fail(str(exc)) from None
     if out is not None:
-        out.write_text("".join(e.model_dump_json() + "\n" for e in events), encoding="utf-8")
+        with _writing(out):
+            out.write_text("".join(e.model_dump_json() + "\n" for e in events), "utf-8")
     for event in events:
         typer.echo(f"DRIFT {event.describe()}", err=out is None)
     typer.echo(json.dumps(summary.as_dict()))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.broker import EmbeddedBroker
+from monitor.broker import BrokerError, EmbeddedBroker
 from monitor.classify import from_config
 from monitor.cli import app
 from monitor.config import parse_config
@@ -123,3 +123,62 @@ def test_simulate_publishes_the_configured_traffic(
     parsed = [parse_sample(v) for v in got]
     assert len({s.sample_id for s in parsed}) == 2000
     assert {s.model for s in parsed} == {"atlas-2", "atlas-3", "nimbus-1"}
+
+
+# --- mistakes and outages: one line, the right exit code, no traceback -----------------------
+
+
+def test_an_unwritable_out_is_a_usage_error(tmp_path: Path) -> None:
+    samples = samples_file(tmp_path)
+    nowhere = tmp_path / "missing" / "out.jsonl"
+    for command in ("classify", "backtest"):
+        done = runner.invoke(app, [command, str(samples), "--out", str(nowhere)])
+        assert done.exit_code == 2, (command, done.output)
+        assert f"--out: cannot write {nowhere}" in done.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("bad.parquet", b"garbage", "cannot be read: parquet"),
+        (
+            "verdicts.jsonl",
+            b'{"sample_id": "a", "refusal": true}\n{"sample_id": 5, broken\n',
+            "cannot be read",
+        ),
+    ],
+)
+def test_a_file_polars_cannot_read_is_a_usage_error(
+    tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    done = runner.invoke(app, ["backtest", str(path)])
+    assert done.exit_code == 2 and says in done.output, done.output
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (["produce", "{samples}"], "produce_file"),
+        (["simulate", "--duration", "1"], "publish_simulation"),
+        (["worker"], "run_worker"),
+    ],
+)
+def test_an_unreachable_broker_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], target: str
+) -> None:
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise BrokerError("cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError")
+
+    monkeypatch.setattr(f"monitor.run.{target}", unreachable)
+    args = [a.replace("{samples}", str(samples_file(tmp_path))) for a in command]
+    done = runner.invoke(app, [*args, "--bootstrap", "127.0.0.1:1"])
+    assert done.exit_code == 1, done.output
+    assert done.output.strip() == "driftmon: cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError"
+
+
+def test_simulate_takes_only_a_positive_finite_duration() -> None:
+    for value in ("nan", "inf", "0"):
+        done = runner.invoke(app, ["simulate", "--duration", value, "--bootstrap", "x:1"])
+        assert done.exit_code == 2 and "--duration must be a positive number" in done.output
