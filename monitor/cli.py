@@ -65,15 +65,23 @@ def _positive(name: str, value: float | None) -> None:
 
 
 @contextmanager
-def _kafka() -> Iterator[None]:
-    """An unreachable broker is an outage to report in one line (exit 1), not a traceback."""
+def _outages() -> Iterator[None]:
+    """An unreachable broker or store is an outage to report in one line (exit 1), not a
+    traceback."""
     from monitor.broker import BrokerError
+    from monitor.store import StoreError
 
     try:
         yield
-    except BrokerError as exc:
+    except (BrokerError, StoreError) as exc:
         typer.echo(f"driftmon: {exc}", err=True)
         raise typer.Exit(code=1) from None
+
+
+def _store_url(url: str) -> str:
+    if not url.startswith(("sqlite", "postgresql")):
+        raise fail(f"--store must be a sqlite:// or postgresql:// SQLAlchemy URL, got {url!r}")
+    return url
 
 
 @contextmanager
@@ -112,7 +120,11 @@ def up(
     _positive("--rate", rate)
     from monitor.up import run_up
 
-    raise typer.Exit(run_up(cfg, duration=duration, rate=rate, store_url=store))
+    with _outages():
+        code = run_up(
+            cfg, duration=duration, rate=rate, store_url=_store_url(store or cfg.store.url)
+        )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -122,7 +134,7 @@ def worker(config: ConfigOpt = None, bootstrap: BootstrapOpt = None) -> None:
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import run_worker
 
-    with _kafka():
+    with _outages():
         run_worker(cfg, target)
 
 
@@ -139,7 +151,7 @@ def produce(
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import produce_file
 
-    with _kafka():
+    with _outages():
         sent = produce_file(file, target, cfg.broker.topics.samples, cfg.broker.partitions)
     typer.echo(f"published {sent} message(s) from {file} to {cfg.broker.topics.samples}")
 
@@ -157,7 +169,7 @@ def simulate(
     target = _bootstrap(cfg, bootstrap)
     from monitor.run import publish_simulation
 
-    with _kafka():
+    with _outages():
         sent = publish_simulation(cfg, target, duration, paced=not fast)
     typer.echo(f"published {sent} simulated message(s) to {cfg.broker.topics.samples}")
 
@@ -431,9 +443,7 @@ def _opened(cfg: Config, url: str | None) -> Iterator[Any]:
     usage error (exit 2), a database failure exit 1."""
     from monitor.store import Store, StoreError, UnknownEventError
 
-    target = url or cfg.store.url
-    if not target.startswith(("sqlite", "postgresql")):
-        raise fail(f"--store must be a sqlite:// or postgresql:// SQLAlchemy URL, got {target!r}")
+    target = _store_url(url or cfg.store.url)
     try:
         handle = Store(target)
     except StoreError as exc:

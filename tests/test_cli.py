@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.broker import BrokerError, EmbeddedBroker
+from monitor.broker import BrokerError, EmbeddedBroker, free_port
 from monitor.classify import from_config
 from monitor.cli import app
 from monitor.config import parse_config
@@ -182,3 +182,11 @@ def test_simulate_takes_only_a_positive_finite_duration() -> None:
     for value in ("nan", "inf", "0"):
         done = runner.invoke(app, ["simulate", "--duration", value, "--bootstrap", "x:1"])
         assert done.exit_code == 2 and "--duration must be a positive number" in done.output
+
+
+def test_up_refuses_a_bad_store_url_and_reports_an_unreachable_store(tmp_path: Path) -> None:
+    bad = runner.invoke(app, ["up", "--store", "notaurl", "--duration", "5"])
+    assert bad.exit_code == 2 and "--store must be a sqlite:// or postgresql://" in bad.output
+    down = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"
+    gone = runner.invoke(app, ["up", "--store", down, "--duration", "5"])
+    assert gone.exit_code == 1 and "driftmon: migrating up to head failed" in gone.output
