@@ -3,7 +3,8 @@
 A page names an event id; ``events show`` answers "what changed?" from the store without SQL:
 the rates before and after with their intervals, when the change began, how sure the
 detector was, how much the traffic mix explains, every step of its timeline and the redacted
-examples around the change. ``events list`` is the queue: what is not resolved, gravest first.
+examples around the change. ``driftmon events`` is the queue: what is not resolved, gravest
+first.
 
 Pure but for :func:`queue` and :func:`load`, the store reads shared by the command and the
 worker's ``GET /events`` API: events, timeline entries and exemplars in, lines or dicts out.
@@ -200,11 +201,12 @@ class Shown:
         if self.dashboard:
             lines.append(f"dashboard  {self.dashboard}")
         lines += ["timeline", *map(_step, self.steps)] if self.steps else ["timeline   (empty)"]
-        if not self.exemplars:
-            return [*map(printable, lines), NO_EXEMPLARS]
-        lines.append("exemplars  (redacted; * = one of the detector's examples)")
-        for x in self.exemplars:
-            lines += _example(x)
+        if self.exemplars:
+            lines.append("exemplars  (redacted; * = one of the detector's examples)")
+            for x in self.exemplars:
+                lines += _example(x)
+        else:
+            lines.append(NO_EXEMPLARS)
         return [printable(line) for line in lines]
 
 
@@ -212,15 +214,14 @@ def gather(
     event: DriftEvent,
     timeline: Iterable[TimelineEntry],
     exemplars: Iterable[Exemplar],
-    window: tuple[float, float],
     grafana_url: str | None = None,
 ) -> Shown:
-    """The event with its own timeline steps and the exemplars ``window`` (seconds before,
-    after) around its change point, as the weekly report picks them."""
+    """The event with its own timeline steps and the exemplars around its change point, picked
+    as the weekly report picks them (:data:`EXEMPLAR_WINDOW`)."""
     steps = sorted((t for t in timeline if t.event_id == event.id), key=lambda t: t.at)
-    return Shown(
-        event, steps, exemplars_for(event, exemplars, *window), dashboard_link(grafana_url, event)
-    )
+    window = tuple(w.total_seconds() for w in EXEMPLAR_WINDOW)
+    picked = exemplars_for(event, exemplars, *window)
+    return Shown(event, steps, picked, dashboard_link(grafana_url, event))
 
 
 def queue(
@@ -240,10 +241,5 @@ def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:
     if event is None:
         raise UnknownEventError(f"no drift event with id {event_id!r}")
     before, after = EXEMPLAR_WINDOW
-    return gather(
-        event,
-        store.timeline([event.id]),
-        store.exemplars(event.change_ts - before, event.change_ts + after),
-        (before.total_seconds(), after.total_seconds()),
-        grafana_url,
-    )
+    exemplars = store.exemplars(event.change_ts - before, event.change_ts + after)
+    return gather(event, store.timeline([event.id]), exemplars, grafana_url)

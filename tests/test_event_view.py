@@ -29,7 +29,6 @@ from monitor.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SEGMENT = {"model": "atlas-2", "surface": "chat", "locale": "en-US", "policy_area": "all"}
-WINDOW = (7_200.0, 14_400.0)
 
 
 def event(event_id: str, **more: Any) -> DriftEvent:
@@ -118,7 +117,7 @@ def test_show_says_what_changed_how_sure_and_why() -> None:
         ),
         TimelineEntry(event_id="other", action="resolved", at=NOW),
     ]
-    lines = gather(e, reversed(steps), [], WINDOW, "http://grafana:3000").lines(NOW)
+    lines = gather(e, reversed(steps), [], "http://grafana:3000").lines(NOW)
     text = "\n".join(lines)
     assert "before     26.4% [25.1%–27.7%], 1,224 of 4,641" in lines
     assert "after      34.2% [30.8%–37.8%], 245 of 716  (+7.8 pp, ×1.30)" in lines
@@ -144,7 +143,7 @@ def test_show_picks_redacted_exemplars_around_the_change_on_one_line_each() -> N
         exemplar("s-1", 5, long),
         replace(exemplar("x-other-model", 6), model="atlas-3"),
     ]
-    shown = gather(event("e1"), [], pool, WINDOW)
+    shown = gather(event("e1"), [], pool)
     assert [x["sample_id"] for x in shown.exemplars] == ["x-before", "s-1"]
     lines = shown.lines(NOW)
     start = lines.index("exemplars  (redacted; * = one of the detector's examples)")
@@ -172,7 +171,7 @@ def test_escape_sequences_in_untrusted_fields_do_not_reach_the_terminal() -> Non
     step = TimelineEntry(
         event_id="e1", action="acknowledged", at=NOW, actor="eve\x1b[8m", note="a\nb"
     )
-    lines = [list_line(e, NOW), *gather(e, [step], [], WINDOW).lines(NOW)]
+    lines = [list_line(e, NOW), *gather(e, [step], []).lines(NOW)]
     assert not any(c in line for line in lines for c in "\x1b\n\u202e")
     assert "locale=en [31m " in lines[0]
 
