@@ -8,7 +8,7 @@ decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, 
 :mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
 between them, the store (in a thread, never on the event loop) and Faust's web server.
 
-    GET  /events                Authorization: Bearer <alerting.api_token>   ?resolved&since&team
+    GET  /events                Authorization: Bearer <alerting.api_token>   ?resolved&since&limit
     GET  /events/{id}           same: the event as ``driftmon events show --json`` prints it
     POST /events/{id}/ack       same, with the body {"by", "note"}
     POST /events/{id}/resolve   same
@@ -224,7 +224,8 @@ def mount(app: faust.App, p: Pipeline) -> Tracker:
                 found = await asyncio.to_thread(
                     queue, p.store, resolved=q.resolved, team=q.team, since=q.since
                 )
-                return {"events": [e.model_dump(mode="json") for e in found]}
+                shown = [e.model_dump(mode="json") for e in found[: q.limit]]
+                return {"events": shown, "total": len(found)}
 
             return await answer(self, "event queue not read", listed)
 

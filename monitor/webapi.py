@@ -40,6 +40,7 @@ ESCALATION = "DriftmonDriftUnacknowledged"
 CATCH_ALL = "catch-all"
 MAX_BODY = 1 << 20  # bytes; a webhook batch of a few hundred alerts fits comfortably
 MAX_LABEL = 256
+QUEUE_LIMIT = 1000  # events in one answer of GET /events, at most and by default
 
 
 class ApiError(Exception):
@@ -80,11 +81,13 @@ class ActionRequest(BaseModel):
 
 @dataclass(frozen=True)
 class QueueQuery:
-    """``GET /events?resolved=true&since=7d&team=cyber``: which events to list."""
+    """``GET /events?resolved=true&since=7d&team=cyber&limit=100``: which events to list, and
+    at most how many (the answer says when there were more)."""
 
     resolved: bool = False
     since: datetime | None = None
     team: str | None = None
+    limit: int = QUEUE_LIMIT
 
 
 _TRUTH = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -96,7 +99,7 @@ def parse_queue(query: Mapping[str, str], now: datetime) -> QueueQuery:
     >>> parse_queue({"since": "1h"}, datetime(2026, 1, 1, 12)).since
     datetime.datetime(2026, 1, 1, 11, 0)
     """
-    unknown = sorted(set(query) - {"resolved", "since", "team"})
+    unknown = sorted(set(query) - {"resolved", "since", "team", "limit"})
     if unknown:
         raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
     flag = query.get("resolved", "false").lower()
@@ -111,7 +114,10 @@ def parse_queue(query: Mapping[str, str], now: datetime) -> QueueQuery:
     team = query.get("team") or None
     if team is not None and len(team) > MAX_LABEL:
         raise ApiError(400, f"team: longer than {MAX_LABEL} characters")
-    return QueueQuery(_TRUTH[flag], since, team)
+    limit = query.get("limit", str(QUEUE_LIMIT))
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= QUEUE_LIMIT):
+        raise ApiError(400, f"limit: expected a whole number from 1 to {QUEUE_LIMIT}")
+    return QueueQuery(_TRUTH[flag], since, team, int(limit))
 
 
 def _validated(model: type[M], data: Any, message: str) -> M:

@@ -130,7 +130,9 @@ def test_the_queue_and_one_event_over_http(worker: Worker) -> None:
     worker.post("/events/e1/resolve", {"by": "alice", "note": "intended"})
     assert [e["id"] for e in worker.get("/events")[1]["events"]] == ["e2"]
     assert [e["id"] for e in worker.get("/events", resolved="true")[1]["events"]] == ["e2", "e1"]
-    assert worker.get("/events", team="nobody")[1]["events"] == []
+    assert worker.get("/events", team="nobody")[1] == {"events": [], "total": 0}
+    first = worker.get("/events", resolved="true", limit="1")[1]
+    assert [e["id"] for e in first["events"]] == ["e2"] and first["total"] == 2
     status, shown = worker.get("/events/e1")
     assert status == 200 and shown["status"] == "resolved" and shown["severity"] == "critical"
     assert [(t["action"], t["actor"], t["note"]) for t in shown["timeline"]] == [
@@ -149,6 +151,7 @@ def test_the_queue_and_one_event_over_http(worker: Worker) -> None:
         ("/events", TOKEN, {"since": "soon"}, 400, "since: not a duration"),
         ("/events", TOKEN, {"resolved": "maybe"}, 400, "resolved: expected true or false"),
         ("/events", TOKEN, {"status": "open"}, 400, "unknown query parameter(s): status"),
+        ("/events", TOKEN, {"limit": "all"}, 400, "limit: expected a whole number"),
     ],
 )
 def test_read_mistakes_are_4xx(

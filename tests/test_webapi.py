@@ -58,6 +58,10 @@ def test_parse_queue_reads_flags_durations_and_teams() -> None:
     got = parse_queue({"resolved": "TRUE", "since": "7d", "team": "cyber"}, AT)
     assert got == QueueQuery(True, AT - timedelta(days=7), "cyber")
     assert parse_queue({"resolved": "0", "team": ""}, AT) == QueueQuery()
+    assert parse_queue({"limit": "20"}, AT).limit == 20
+    for bad in ("0", "-1", "1001", "2.5", "١٢"):
+        with pytest.raises(ApiError, match="limit: expected a whole number from 1 to 1000"):
+            parse_queue({"limit": bad}, AT)
 
 
 DURATIONS = st.from_regex(r"[0-9]{1,16}(ms|y|w|d|h|m|s)", fullmatch=True)
@@ -65,7 +69,8 @@ DURATIONS = st.from_regex(r"[0-9]{1,16}(ms|y|w|d|h|m|s)", fullmatch=True)
 
 @given(
     st.dictionaries(
-        st.sampled_from(["resolved", "since", "team", "x"]), st.text(max_size=300) | DURATIONS
+        st.sampled_from(["resolved", "since", "team", "limit", "x"]),
+        st.text(max_size=300) | DURATIONS | st.integers(-5, 2000).map(str),
     )
 )
 def test_parse_queue_answers_or_refuses_with_400(query: dict[str, str]) -> None:
@@ -76,6 +81,7 @@ def test_parse_queue_answers_or_refuses_with_400(query: dict[str, str]) -> None:
     else:
         assert got.since is None or got.since < AT
         assert got.team is None or got.team == query["team"]
+        assert 1 <= got.limit <= 1000
 
 
 @given(DURATIONS)
