@@ -8,7 +8,8 @@ decisions live in pure modules — :mod:`monitor.lifecycle` (metrics, recovery, 
 :mod:`monitor.webapi` (auth, request bodies, webhook payloads); this module only moves data
 between them, the store (in a thread, never on the event loop) and Faust's web server.
 
-    GET  /events                Authorization: Bearer <alerting.api_token>   ?resolved&since&limit
+    GET  /events                Authorization: Bearer <alerting.api_token>
+                                ?resolved=true&since=7d&team=cyber&limit=100: the queue
     GET  /events/{id}           same: the event as ``driftmon events show --json`` prints it
     POST /events/{id}/ack       same, with the body {"by", "note"}
     POST /events/{id}/resolve   same
