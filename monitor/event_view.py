@@ -231,8 +231,10 @@ def queue(
     team: str | None = None,
     since: datetime | None = None,
 ) -> list[DriftEvent]:
-    """The stored events :func:`choose` lists, detected at or after ``since`` if given."""
-    return choose(store.events(since=since), resolved=resolved, team=team)
+    """The stored events :func:`choose` lists, detected at or after ``since`` if given; the
+    default reads only the unresolved ones, however long the history."""
+    found = store.events(since=since) if resolved or since else store.open_events()
+    return choose(found, resolved=resolved, team=team)
 
 
 def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:

@@ -167,10 +167,10 @@ def test_reads_without_a_configured_token_or_store_say_why() -> None:
     assert status == 403 and "event reads are disabled" in answer["error"]
     broken = Worker()
 
-    def down(since: Any = None) -> list:
-        raise StoreError("reading drift events failed on memory://: gone")
+    def down() -> list:
+        raise StoreError("reading open drift events failed on memory://: gone")
 
-    broken.store.events = down  # type: ignore[method-assign]
+    broken.store.open_events = down  # type: ignore[method-assign]
     status, answer = broken.get("/events")
     assert status == 503 and "store is unavailable" in answer["error"]
 

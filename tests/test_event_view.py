@@ -256,4 +256,4 @@ def test_events_mistakes_are_usage_errors_and_a_dead_store_exit_1(sqlite_url: st
     url = run("events", "--store", "mysql://x/y")
     assert url.exit_code == 2 and "--store must be" in url.stderr
     dead = run("events", "--store", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    assert dead.exit_code == 1 and "reading drift events failed" in dead.stderr
+    assert dead.exit_code == 1 and "reading open drift events failed" in dead.stderr
