@@ -237,6 +237,7 @@ def backtest(
     if out is not None and not out.parent.is_dir():
         raise fail(f"--out: cannot write {out}: no folder {out.parent}")
     from monitor.backtest import BacktestError, backtest
+    from monitor.event_view import printable
 
     tuning = _stored_tuning(cfg) if tuned else None
     try:
@@ -247,7 +248,7 @@ def backtest(
         with _writing(out):
             out.write_text("".join(e.model_dump_json() + "\n" for e in events), "utf-8")
     for event in events:
-        typer.echo(f"DRIFT {event.describe()}", err=out is None)
+        typer.echo(f"DRIFT {printable(event.describe())}", err=out is None)
     typer.echo(json.dumps(summary.as_dict()))
 
 

@@ -699,8 +699,12 @@ def check(verdict: Verdict, response: str) -> None:
     assert not (verdict.over_refusal and verdict.under_refusal)
 
 
+# A policy_area with a control character is refused at the boundary (parse_sample).
+HINTS = st.none() | st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=128)
+
+
 @PROPERTY
-@given(prompt=texts, response=texts, hint=st.one_of(st.none(), st.text(max_size=128)))
+@given(prompt=texts, response=texts, hint=HINTS)
 def test_any_text_gives_a_verdict_and_never_raises(
     prompt: str, response: str, hint: str | None
 ) -> None:
