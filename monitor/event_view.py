@@ -21,11 +21,11 @@ from typing import Any
 from monitor.report_events import EXEMPLAR_WINDOW, dashboard_link, exemplars_for, iso
 from monitor.report_render import duration, pct, pp, segment
 from monitor.reportdata import Exemplar
-from monitor.schema import SEVERITIES, DriftEvent, Interval, TimelineEntry
+from monitor.schema import BIDI_CONTROLS, SEVERITIES, DriftEvent, Interval, TimelineEntry
 from monitor.store import UnknownEventError
 
 TEXT_CHARS = 120  # of a redacted exemplar's prompt or response, on one line
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BIDI = frozenset(BIDI_CONTROLS)
 NO_EXEMPLARS = (
     "exemplars  none stored around the change yet (a worker stores an hour's exemplars when the "
     "hour is over, or when it stops)"

@@ -75,14 +75,18 @@ class SampleError(ValueError):
         self.detail = detail
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")  # category Cc, and bidi
 
 
 def _no_controls(value: str) -> str:
     """A sample's ids and segment values reach metric labels, alert annotations, logs and
-    terminals, where a line break or an escape sequence would forge or garble output."""
+    terminals, where a line break or an escape sequence would forge or garble output, and a
+    bidi override make one name look like another."""
     if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (line breaks, escape sequences)")
+        raise ValueError(
+            "must not contain control characters (line breaks, escape sequences, bidi overrides)"
+        )
     return value
 
 

@@ -32,7 +32,14 @@ from monitor.classify import (
 )
 from monitor.learned import LearnedViolation
 from monitor.rules import RulePromptHarm, RuleRefusal, RuleViolation
-from monitor.schema import CATEGORIES, PromptHarm, RefusalScore, Sample, Verdict
+from monitor.schema import (
+    BIDI_CONTROLS,
+    CATEGORIES,
+    PromptHarm,
+    RefusalScore,
+    Sample,
+    Verdict,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SEGMENT = {"model": "atlas-2", "surface": "chat", "locale": "en-US"}
@@ -700,7 +707,10 @@ def check(verdict: Verdict, response: str) -> None:
 
 
 # A policy_area with a control character is refused at the boundary (parse_sample).
-HINTS = st.none() | st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=128)
+HINTS = st.none() | st.text(
+    st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=BIDI_CONTROLS),
+    max_size=128,
+)
 
 
 @PROPERTY

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.schema import (
+    BIDI_CONTROLS,
     DLQ_REASONS,
     DriftEvent,
     Interval,
@@ -62,6 +63,7 @@ def test_good_sample_parses_with_text_of_last_turns() -> None:
         (raw(locale="en\nUS"), "invalid_value"),
         (raw(model="atlas\x1b[2J"), "invalid_value"),
         (raw(sample_id="s\x85"), "invalid_value"),
+        (raw(model="atlas\u202e2-sat"), "invalid_value"),
     ],
 )
 def test_bad_messages_get_a_reason(payload: bytes, reason: str) -> None:
@@ -80,7 +82,7 @@ def test_ids_and_segment_values_are_taken_unless_they_hold_control_characters(
     field: str, value: str
 ) -> None:
     """They reach metric labels, alert annotations, logs and terminals verbatim."""
-    control = any(unicodedata.category(c) == "Cc" for c in value)
+    control = any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in value)
     try:
         sample = parse_sample(raw(**{field: value}))
     except SampleError as exc:
