@@ -101,7 +101,7 @@ def parse_queue(query: Mapping[str, str], now: datetime) -> QueueQuery:
     """
     unknown = sorted(set(query) - {"resolved", "since", "team", "limit"})
     if unknown:
-        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}")
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)[:200]}")
     flag = query.get("resolved", "false").lower()
     if flag not in _TRUTH:
         raise ApiError(400, f"resolved: expected true or false, got {flag[:20]!r}")
