@@ -25,6 +25,7 @@ from monitor.schema import BIDI_CONTROLS, SEVERITIES, DriftEvent, Interval, Time
 from monitor.store import UnknownEventError
 
 TEXT_CHARS = 120  # of a redacted exemplar's prompt or response, on one line
+MIN_PREFIX = 6  # characters of an event id that ``events show`` accepts for the whole
 _BIDI = frozenset(BIDI_CONTROLS)
 NO_EXEMPLARS = (
     "exemplars  none stored around the change yet (a worker stores an hour's exemplars when the "
@@ -238,8 +239,18 @@ def queue(
 
 
 def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:
-    """One stored event as ``events show`` prints it; UnknownEventError for an unknown id."""
+    """One stored event as ``events show`` prints it, by its id or the first
+    :data:`MIN_PREFIX` or more characters of it (as from a page read on a phone);
+    UnknownEventError when none or several match."""
     event = store.event(event_id)
+    if event is None and len(event_id) >= MIN_PREFIX:
+        found = store.event_ids(event_id)
+        if len(found) > 1:
+            raise UnknownEventError(
+                f"{event_id!r} starts several drift event ids ({found[0]}, {found[1]}, …); "
+                "give more of it"
+            )
+        event = store.event(found[0]) if found else None
     if event is None:
         raise UnknownEventError(f"no drift event with id {event_id!r}")
     before, after = EXEMPLAR_WINDOW

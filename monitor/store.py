@@ -668,6 +668,17 @@ class Store:
             row = conn.execute(query).first()
         return None if row is None else _event_from(row)
 
+    def event_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` stored event ids that start with ``prefix``, in order."""
+        query = (
+            sa.select(EVENTS.c.id)
+            .where(EVENTS.c.id.startswith(prefix, autoescape=True))
+            .order_by(EVENTS.c.id)
+            .limit(limit)
+        )
+        with self._transaction(f"looking up event ids starting {prefix!r}") as conn:
+            return list(conn.execute(query).scalars())
+
     def acknowledge(
         self,
         event_id: str,

@@ -97,6 +97,9 @@ class ListStore:
     def event(self, event_id: str) -> DriftEvent | None:
         return self.saved.get(event_id)
 
+    def event_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        return sorted(i for i in self.saved if i.startswith(prefix))[:limit]
+
     def acknowledge(
         self,
         event_id: str,

@@ -140,6 +140,8 @@ def test_the_queue_and_one_event_over_http(worker: Worker) -> None:
         ("resolved", "alice", "intended"),
     ]
     assert shown["exemplars"] == [] and "var-model=atlas-2" in shown["dashboard"]
+    worker.store.add_events([event("abcdef123456")])
+    assert worker.get("/events/abcdef")[1]["id"] == "abcdef123456", "a unique prefix will do"
 
 
 @pytest.mark.parametrize(

@@ -239,6 +239,17 @@ def test_events_lists_the_queue_and_shows_one(
     assert "state      acknowledged, warning, owner safety-oncall" in shown.stdout
     assert "acknowledged by alice" in shown.stdout and "— looking" in shown.stdout
     assert "s-1 *" in shown.stdout and "x-2" in shown.stdout
+    # An id read off a phone: six or more leading characters are enough when they are unique.
+    store = Store(url)
+    store.add_events([event("0f0f0f0f0f0f"), event("abc123def456"), event("abc123ffff00")])
+    store.close()
+    short = run("events", "show", "0f0f0f", "--store", url)
+    assert short.exit_code == 0 and "event      0f0f0f0f0f0f" in short.stdout
+    several = run("events", "show", "abc123", "--store", url)
+    assert several.exit_code == 2 and "abc123def456, abc123ffff00" in several.stderr
+    for pattern in ("abc12", "%%%%%%", "______"):
+        none = run("events", "show", pattern, "--store", url)
+        assert none.exit_code == 2 and "no drift event with id" in none.stderr, pattern
     as_json = json.loads(run("events", "show", "warn", "--json", "--store", url).stdout)
     assert as_json["before"]["k"] == 1_224 and as_json["status"] == "acknowledged"
     assert [t["action"] for t in as_json["timeline"]] == ["detected", "acknowledged"]
