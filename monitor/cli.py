@@ -523,7 +523,7 @@ def events_show(
 
     cfg = _config(config)
     with _opened(cfg, store) as handle:
-        shown = load(handle, event_id, cfg.alerting.grafana_url)
+        shown = load(handle, event_id, cfg)
     if as_json:
         typer.echo(json.dumps(shown.as_json()))
     else:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.config import Config, Owners, duration_seconds
+from monitor.owners import receiver_name, team_for
 from monitor.report_events import EXEMPLAR_WINDOW, dashboard_link, exemplars_for, iso
 from monitor.report_render import duration, pct, pp, segment
 from monitor.reportdata import Exemplar
 from monitor.schema import BIDI_CONTROLS, SEVERITIES, DriftEvent, Interval, TimelineEntry
 from monitor.store import UnknownEventError
+from monitor.webapi import receiver_for
 
 TEXT_CHARS = 120  # of a redacted exemplar's prompt or response, on one line
 MIN_PREFIX = 6  # characters of an event id that ``events show`` accepts for the whole
@@ -121,6 +124,47 @@ def _step(entry: TimelineEntry) -> str:
     return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class Routing:
+    """Where the owners config sends the event's alert now, and when an unacknowledged page
+    escalates (None: it does not, or no longer)."""
+
+    team: str
+    receiver: str | None  # None: this severity is recorded but sent to nobody
+    pages: bool
+    escalates_at: datetime | None
+    escalates_to: str | None
+
+    def line(self, now: datetime) -> str:
+        if self.receiver is None:
+            return f"alerting   team {self.team}: this severity is recorded, sent to nobody"
+        text = f"alerting   team {self.team}: {'pages' if self.pages else 'notifies'} "
+        text += self.receiver
+        if self.escalates_at is not None:
+            verb = "escalated" if self.escalates_at <= now else "escalates"
+            text += f"; unacknowledged, it {verb} to {self.escalates_to} at "
+            text += when(self.escalates_at)
+        return text
+
+
+def routing(event: DriftEvent, owners: Owners) -> Routing | None:
+    """The alert's route by the team owning the segment (None once resolved): the severity's
+    receiver, and for an open page of an escalating team, when it goes to the secondary
+    (``escalate_after`` from detection, or from the regrade that reopened it)."""
+    if event.status == "resolved":
+        return None
+    name = team_for(owners, event.segment)
+    team = owners.teams[name]
+    labels = {"alertname": "DriftmonDrift", "team": name, "severity": event.severity}
+    pages = event.severity in team.escalation.page
+    at = None
+    if pages and team.escalates and event.status == "open":
+        after = timedelta(seconds=duration_seconds(team.escalation.escalate_after))
+        at = (event.reopened_ts or event.detected_ts) + after
+    secondary = receiver_name(name, "secondary") if at is not None else None
+    return Routing(name, receiver_for(owners, labels), pages, at, secondary)
+
+
 def printable(text: str) -> str:
     """``text`` with control characters (escape sequences, line breaks) and bidirectional
     overrides as spaces: segment values, notes and exemplars are untrusted, and a terminal
@@ -160,6 +204,7 @@ class Shown:
     steps: list[TimelineEntry]
     exemplars: list[dict[str, Any]]
     dashboard: str | None
+    routing: Routing | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -176,6 +221,7 @@ class Shown:
             ],
             "exemplars": self.exemplars,
             "dashboard": self.dashboard,
+            "alerting": None if self.routing is None else _routing_json(self.routing),
         }
 
     def lines(self, now: datetime) -> list[str]:
@@ -199,6 +245,8 @@ class Shown:
         ]
         if e.example_ids:
             lines.append(f"examples   {', '.join(e.example_ids)} (sample ids after the change)")
+        if self.routing is not None:
+            lines.append(self.routing.line(now))
         if self.dashboard:
             lines.append(f"dashboard  {self.dashboard}")
         lines += ["timeline", *map(_step, self.steps)] if self.steps else ["timeline   (empty)"]
@@ -211,18 +259,32 @@ class Shown:
         return [printable(line) for line in lines]
 
 
+def _routing_json(r: Routing) -> dict[str, Any]:
+    return {
+        "team": r.team,
+        "receiver": r.receiver,
+        "pages": r.pages,
+        "escalates_at": iso(r.escalates_at),
+        "escalates_to": r.escalates_to,
+    }
+
+
 def gather(
     event: DriftEvent,
     timeline: Iterable[TimelineEntry],
     exemplars: Iterable[Exemplar],
-    grafana_url: str | None = None,
+    cfg: Config | None = None,
 ) -> Shown:
-    """The event with its own timeline steps and the exemplars around its change point, picked
-    as the weekly report picks them (:data:`EXEMPLAR_WINDOW`)."""
+    """The event with its own timeline steps, the exemplars around its change point, picked
+    as the weekly report picks them (:data:`EXEMPLAR_WINDOW`), and with a config, its
+    route and dashboard link."""
     steps = sorted((t for t in timeline if t.event_id == event.id), key=lambda t: t.at)
     window = tuple(w.total_seconds() for w in EXEMPLAR_WINDOW)
     picked = exemplars_for(event, exemplars, *window)
-    return Shown(event, steps, picked, dashboard_link(grafana_url, event))
+    if cfg is None:
+        return Shown(event, steps, picked, None)
+    link = dashboard_link(cfg.alerting.grafana_url, event)
+    return Shown(event, steps, picked, link, routing(event, cfg.owners))
 
 
 def queue(
@@ -238,7 +300,7 @@ def queue(
     return choose(found, resolved=resolved, team=team)
 
 
-def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:
+def load(store: Any, event_id: str, cfg: Config | None = None) -> Shown:
     """One stored event as ``events show`` prints it, by its id or the first
     :data:`MIN_PREFIX` or more characters of it (as from a page read on a phone);
     UnknownEventError when none or several match."""
@@ -255,4 +317,4 @@ def load(store: Any, event_id: str, grafana_url: str | None = None) -> Shown:
         raise UnknownEventError(f"no drift event with id {event_id!r}")
     before, after = EXEMPLAR_WINDOW
     exemplars = store.exemplars(event.change_ts - before, event.change_ts + after)
-    return gather(event, store.timeline([event.id]), exemplars, grafana_url)
+    return gather(event, store.timeline([event.id]), exemplars, cfg)

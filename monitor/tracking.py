@@ -234,8 +234,7 @@ def mount(app: faust.App, p: Pipeline) -> Tracker:
         async def get(self, request: Any, event_id: str) -> Any:
             async def shown() -> dict[str, Any]:
                 reader(request)
-                url = p.cfg.alerting.grafana_url
-                return (await asyncio.to_thread(load, p.store, event_id, url)).as_json()
+                return (await asyncio.to_thread(load, p.store, event_id, p.cfg)).as_json()
 
             return await answer(self, f"event {event_id} not read", shown)
 

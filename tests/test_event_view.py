@@ -22,13 +22,38 @@ from typer.testing import CliRunner
 
 from monitor import migrate, up
 from monitor.cli import app as cli
-from monitor.event_view import NO_EXEMPLARS, TEXT_CHARS, choose, gather, list_line, one_line
+from monitor.config import parse_config
+from monitor.event_view import (
+    NO_EXEMPLARS,
+    TEXT_CHARS,
+    choose,
+    gather,
+    list_line,
+    one_line,
+    routing,
+    when,
+)
 from monitor.reportdata import Exemplar, ReportRows
 from monitor.schema import Attribution, DriftEvent, Interval, Reversal, TimelineEntry
 from monitor.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SEGMENT = {"model": "atlas-2", "surface": "chat", "locale": "en-US", "policy_area": "all"}
+HOOK = {"webhook": {"url": "http://hooks"}}
+OWNERS: dict[str, Any] = {
+    "default": "oncall",
+    "teams": {
+        "oncall": {
+            "primary": HOOK,
+            "secondary": HOOK,
+            "notify": HOOK,
+            "escalation": {"page": ["critical"], "notify": ["info"], "escalate_after": "20m"},
+        },
+        "quiet": {"primary": HOOK, "escalation": {"enabled": False, "page": [], "notify": []}},
+        "pd": {"primary": {"pagerduty": {"routing_key": "k"}, "own_escalation": True}},
+    },
+    "routes": [{"team": "quiet", "locale": "de-DE"}, {"team": "pd", "surface": "api"}],
+}
 
 
 def event(event_id: str, **more: Any) -> DriftEvent:
@@ -104,6 +129,7 @@ def test_show_says_what_changed_how_sure_and_why() -> None:
             detected_ts=NOW - timedelta(days=1),
         ),
         reopened_ts=NOW - timedelta(minutes=10),
+        severity="critical",
     )
     steps = [
         TimelineEntry(event_id="e1", action="detected", at=e.detected_ts, actor="bernoulli_cusum"),
@@ -117,7 +143,8 @@ def test_show_says_what_changed_how_sure_and_why() -> None:
         ),
         TimelineEntry(event_id="other", action="resolved", at=NOW),
     ]
-    lines = gather(e, reversed(steps), [], "http://grafana:3000").lines(NOW)
+    cfg = parse_config({"alerting": {"grafana_url": "http://grafana:3000"}, "owners": OWNERS})
+    lines = gather(e, reversed(steps), [], cfg).lines(NOW)
     text = "\n".join(lines)
     assert "before     26.4% [25.1%–27.7%], 1,224 of 4,641" in lines
     assert "after      34.2% [30.8%–37.8%], 245 of 716  (+7.8 pp, ×1.30)" in lines
@@ -128,11 +155,48 @@ def test_show_says_what_changed_how_sure_and_why() -> None:
     assert "goes back  on event e0" in text and "rate before it 30.0%" in text
     assert "reopened" in lines[2] and "owner safety-oncall" in lines[2]
     assert "var-model=atlas-2" in text
+    # Reopened by a regrade 10 minutes ago: it escalates 20 minutes after that, not detection.
+    assert (
+        f"alerting   team oncall: pages oncall-primary; unacknowledged, it escalates to "
+        f"oncall-secondary at {when(NOW + timedelta(minutes=10))}" in lines
+    )
     timeline = lines[lines.index("timeline") + 1 : -1]
     assert len(timeline) == 2, "only this event's steps"
     assert lines[-1] == NO_EXEMPLARS, "an hour's exemplars are stored when it is over"
     assert timeline[0].endswith("detected by bernoulli_cusum")
     assert timeline[1].endswith("acknowledged by alice (severity=warning) — rolling back")
+
+
+ESCALATED = f"escalated to oncall-secondary at {when(NOW - timedelta(minutes=10))}"
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"severity": "critical"}, f"oncall: pages oncall-primary; unacknowledged, it {ESCALATED}"),
+        ({"severity": "critical", "status": "acknowledged"}, "oncall: pages oncall-primary"),
+        ({"severity": "info"}, "oncall: notifies oncall-notify"),
+        (
+            {"segment": {**SEGMENT, "locale": "de-DE"}},
+            "quiet: this severity is recorded, sent to nobody",
+        ),
+        (
+            {"severity": "critical", "segment": {**SEGMENT, "surface": "api"}},
+            "pd: pages pd-primary",
+        ),
+    ],
+)
+def test_show_says_whom_the_alert_reaches_and_when_it_escalates(
+    changes: dict[str, Any], says: str
+) -> None:
+    """Detected 30 minutes ago with escalate_after 20m: an open page has escalated already;
+    an acknowledged one, a notification, and a pager with its own escalation never do."""
+    cfg = parse_config({"owners": OWNERS})
+    shown = gather(event("e1", **changes), [], [], cfg)
+    assert f"alerting   team {says}" in shown.lines(NOW)
+    escalates = shown.as_json()["alerting"]["escalates_to"]
+    assert escalates == ("oncall-secondary" if ESCALATED in says else None)
+    assert routing(event("e1", status="resolved"), cfg.owners) is None
 
 
 def test_show_picks_redacted_exemplars_around_the_change_on_one_line_each() -> None:
