@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError, load_config, store_url
 
 app = typer.Typer(
     help="driftmon: watch refusal, over-refusal, under-refusal and violation rates of a deployed "
@@ -78,10 +78,11 @@ def _outages() -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
-def _store_url(url: str) -> str:
-    if not url.startswith(("sqlite", "postgresql")):
-        raise fail(f"--store must be a sqlite:// or postgresql:// SQLAlchemy URL, got {url!r}")
-    return url
+def _store_url(url: str, option: str = "--store") -> str:
+    try:
+        return store_url(url)
+    except ValueError as exc:
+        raise fail(f"{option} {exc}") from None
 
 
 @contextmanager
@@ -338,17 +339,12 @@ def db_upgrade(
 ) -> None:
     """Apply the Alembic migrations to a database (SQLite or PostgreSQL)."""
     cfg = _config(config)
-    target = url or cfg.store.url
-    if not target.startswith(("sqlite", "postgresql")):
-        raise fail(f"--url must be a sqlite:// or postgresql:// SQLAlchemy URL, got {target!r}")
+    target = _store_url(url or cfg.store.url, "--url")
     from monitor.migrate import upgrade
-    from monitor.store import StoreError, redact
+    from monitor.store import redact
 
-    try:
+    with _outages():
         upgrade(target, revision)
-    except StoreError as exc:
-        typer.echo(f"driftmon: {exc}", err=True)
-        raise typer.Exit(code=1) from None
     typer.echo(json.dumps({"upgraded": redact(target), "revision": revision}))
 
 
@@ -450,12 +446,10 @@ def _opened(cfg: Config, url: str | None) -> Iterator[Any]:
     except StoreError as exc:
         raise fail(f"--store: {exc}") from None
     try:
-        yield handle
+        with _outages():
+            yield handle
     except UnknownEventError as exc:
         raise fail(str(exc)) from None
-    except StoreError as exc:
-        typer.echo(f"driftmon: {exc}", err=True)
-        raise typer.Exit(code=1) from None
     finally:
         handle.close()
 

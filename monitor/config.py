@@ -90,15 +90,20 @@ class Worker(_Section):
     )
 
 
+def store_url(url: str) -> str:
+    """``url`` if it names a backend the store runs on, else ValueError saying which do."""
+    if not url.startswith(("sqlite", "postgresql")):
+        raise ValueError(f"must be a sqlite:// or postgresql:// SQLAlchemy URL, got {url!r}")
+    return url
+
+
 class Store(_Section):
     url: str = "sqlite:///driftmon.db"
 
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
-        if not url.startswith(("sqlite", "postgresql")):
-            raise ValueError(f"must be a sqlite:// or postgresql:// SQLAlchemy URL, got {url!r}")
-        return url
+        return store_url(url)
 
 
 class Segments(_Section):

@@ -12,7 +12,6 @@ worker's ``GET /events`` API: events, timeline entries and exemplars in, lines o
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,13 +22,12 @@ from monitor.owners import receiver_name, team_for
 from monitor.report_events import EXEMPLAR_WINDOW, dashboard_link, exemplars_for, iso
 from monitor.report_render import duration, pct, pp, segment
 from monitor.reportdata import Exemplar
-from monitor.schema import BIDI_CONTROLS, SEVERITIES, DriftEvent, Interval, TimelineEntry
+from monitor.schema import CONTROLS, SEVERITIES, DriftEvent, Interval, TimelineEntry
 from monitor.store import UnknownEventError
 from monitor.webapi import receiver_for
 
 TEXT_CHARS = 120  # of a redacted exemplar's prompt or response, on one line
 MIN_PREFIX = 6  # characters of an event id that ``events show`` accepts for the whole
-_BIDI = frozenset(BIDI_CONTROLS)
 NO_EXEMPLARS = (
     "exemplars  none stored around the change yet (a worker stores an hour's exemplars when the "
     "hour is over, or when it stops)"
@@ -133,7 +131,19 @@ class Routing:
     receiver: str | None  # None: this severity is recorded but sent to nobody
     pages: bool
     escalates_at: datetime | None
-    escalates_to: str | None
+
+    @property
+    def escalates_to(self) -> str | None:
+        return None if self.escalates_at is None else receiver_name(self.team, "secondary")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "receiver": self.receiver,
+            "pages": self.pages,
+            "escalates_at": iso(self.escalates_at),
+            "escalates_to": self.escalates_to,
+        }
 
     def line(self, now: datetime) -> str:
         if self.receiver is None:
@@ -161,15 +171,14 @@ def routing(event: DriftEvent, owners: Owners) -> Routing | None:
     if pages and team.escalates and event.status == "open":
         after = timedelta(seconds=duration_seconds(team.escalation.escalate_after))
         at = (event.reopened_ts or event.detected_ts) + after
-    secondary = receiver_name(name, "secondary") if at is not None else None
-    return Routing(name, receiver_for(owners, labels), pages, at, secondary)
+    return Routing(name, receiver_for(owners, labels), pages, at)
 
 
 def printable(text: str) -> str:
     """``text`` with control characters (escape sequences, line breaks) and bidirectional
     overrides as spaces: segment values, notes and exemplars are untrusted, and a terminal
     would obey an escape sequence in them."""
-    return "".join(" " if unicodedata.category(c) == "Cc" or c in _BIDI else c for c in text)
+    return CONTROLS.sub(" ", text)
 
 
 def one_line(text: str) -> str:
@@ -221,7 +230,7 @@ class Shown:
             ],
             "exemplars": self.exemplars,
             "dashboard": self.dashboard,
-            "alerting": None if self.routing is None else _routing_json(self.routing),
+            "alerting": None if self.routing is None else self.routing.as_json(),
         }
 
     def lines(self, now: datetime) -> list[str]:
@@ -257,16 +266,6 @@ class Shown:
         else:
             lines.append(NO_EXEMPLARS)
         return [printable(line) for line in lines]
-
-
-def _routing_json(r: Routing) -> dict[str, Any]:
-    return {
-        "team": r.team,
-        "receiver": r.receiver,
-        "pages": r.pages,
-        "escalates_at": iso(r.escalates_at),
-        "escalates_to": r.escalates_to,
-    }
 
 
 def gather(

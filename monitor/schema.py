@@ -76,14 +76,14 @@ class SampleError(ValueError):
 
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")  # category Cc, and bidi
+CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")  # category Cc, and bidi
 
 
 def _no_controls(value: str) -> str:
     """A sample's ids and segment values reach metric labels, alert annotations, logs and
     terminals, where a line break or an escape sequence would forge or garble output, and a
     bidi override make one name look like another."""
-    if _CONTROL.search(value):
+    if CONTROLS.search(value):
         raise ValueError(
             "must not contain control characters (line breaks, escape sequences, bidi overrides)"
         )
