@@ -81,7 +81,8 @@ def test_parse_queue_answers_or_refuses_with_400(query: dict[str, str]) -> None:
     else:
         assert got.since is None or got.since < AT
         assert got.team is None or got.team == query["team"]
-        assert 1 <= got.limit <= 1000
+        assert got.limit == int(query.get("limit", "1000")) and 1 <= got.limit <= 1000
+        assert got.resolved == (query.get("resolved", "false").lower() in {"true", "1", "yes"})
 
 
 @given(DURATIONS)
